@@ -77,7 +77,7 @@ def test_an_end_on_the_starts_day_is_its_time_only(page):
 @pytest.fixture
 def short_prices(live_server, browser, isolated, replay_server, monkeypatch):
     """Prices stored until Sat 23:00 (the running slot the last): no 3 h ahead."""
-    berlin_flat(replay_server, monkeypatch, NOW, {}, hours=4)
+    berlin_flat(replay_server, monkeypatch, NOW, {}, slots=4)
     open_as_reader(browser, live_server.url)
     return browser
 

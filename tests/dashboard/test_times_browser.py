@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from rest_framework.test import APIClient
 
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.models import FlexibleLoad
@@ -272,3 +273,60 @@ def test_the_time_axis_skips_the_hour_the_homes_clock_skips(
     shown = [berlin(browser, t, hour="2-digit", minute="2-digit") for t in expected]
     shown[0] += "\n" + berlin(browser, midnight, weekday="short", day="numeric", month="short")
     assert [label for _, label in prices][: len(expected)] == shown
+
+
+# 02:59 CEST in Berlin, the last minute of the first 02:45 slot.
+SLOT_EDGE = datetime(2026, 10, 25, 0, 59, tzinfo=UTC)
+QUARTER = timedelta(minutes=15)
+# EUR/MWh of the eight quarter hours from the first 02:00: 10, 11, ... 17 (the rest 100).
+REPEATED = {FIRST_TWO + n * QUARTER: 10.0 + n for n in range(8)}
+
+
+def test_the_repeated_hours_quarter_hours_are_each_one_slot_saying_which(
+    settings, isolated, replay_server, monkeypatch, live_server, browser
+):
+    """aWATTar's quarter hours the night Berlin's clocks go back, seen at 02:59 CEST: the price
+    chart draws every slot of both 02:00-03:00 once, each its 15 min wide, its legend naming it
+    with its zone where the clock shows it twice, and the Now table gives the running slot."""
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
+    berlin_flat(replay_server, monkeypatch, SLOT_EDGE, REPEATED, slots=24, slot=QUARTER)
+    in_new_york(browser, live_server.url)
+    drawn = browser.execute_script(
+        "var u = Status.charts.prices; return {x: u.data[0], legend: u.data[0].map(function (t, i)"
+        " { u.setLegend({idx: i}); return Array.from(u.root.querySelectorAll('.u-legend .u-value'),"
+        " function (e) { return e.textContent; }).slice(0, 2); })};"
+    )
+    first, second = zone(browser, FIRST_TWO), zone(browser, SECOND_TWO)
+
+    def at(moment: datetime, said: str = "", weekday: bool = True) -> str:
+        day = {"weekday": "short"} if weekday else {}
+        text = berlin(browser, moment, **day, hour="2-digit", minute="2-digit")
+        return f"{text} {said}" if said else text
+
+    # From the running slot (the first 02:45) to the last's end (05:00 CET): 13 slots, one
+    # point each, 15 min apart, then the closing point.
+    running = FIRST_TWO + 3 * QUARTER
+    starts = [running + n * QUARTER for n in range(13)]
+    assert drawn["x"] == [t.timestamp() for t in [*starts, starts[-1] + QUARTER]]
+    seconds = [SECOND_TWO + n * QUARTER for n in range(4)]
+    assert drawn["legend"][:6] == [
+        [f"{at(running, first)} to {at(SECOND_TWO, second, False)}", "0.013"],
+        *(
+            [f"{at(s, second)} to {at(s + QUARTER, second, False)}", str((14 + n) / 1000)]
+            for n, s in enumerate(seconds[:3])
+        ),
+        [f"{at(seconds[3], second)} to {at(seconds[3] + QUARTER, '', False)}", "0.017"],
+        [f"{at(seconds[3] + QUARTER)} to {at(seconds[3] + 2 * QUARTER, '', False)}", "0.1"],
+    ]
+    # The Now table: the running slot and its price, as the API gives them for that minute.
+    api = APIClient()
+    api.force_authenticate(User.objects.get(username="reader"))
+    [price] = api.get("/api/enrichment/current").json()["sources"]["electricity_pricing"][
+        "providers"
+    ]
+    assert (price["time"], price["value"]["current_price"]) == (running.isoformat(), 0.013)
+    row = "tr[data-provider=awattar]"
+    assert browser.find_element("css selector", f"{row} td.value").text == "0.013 EUR/kWh"
+    assert browser.find_element("css selector", f"{row} td.value-time").text == (
+        f"{at(running, first)} to {at(SECOND_TWO, second, False)}, running now"
+    )

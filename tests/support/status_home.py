@@ -183,18 +183,19 @@ def awattar_site(server: ReplayServer, name: str, now: datetime) -> Site:
     return site
 
 
-def berlin_flat(server: ReplayServer, monkeypatch, now: datetime, cheap: dict,
-                hours: int = 24) -> Site:  # fmt: skip
-    """A home in Berlin at `now` (`collectors.clock` set to it) with aWATTar's hourly prices from
-    2 h before it, `hours` of them: 100 EUR/MWh, or as `cheap` says for a slot's start."""
+def berlin_flat(server: ReplayServer, monkeypatch, now: datetime, cheap: dict, slots: int = 24,
+                slot: timedelta = timedelta(hours=1)) -> Site:  # fmt: skip
+    """A home in Berlin at `now` (`collectors.clock` set to it) with aWATTar's prices from 2 h
+    before its hour, `slots` of them, each `slot` long (hourly, or aWATTar's quarter hours):
+    100 EUR/MWh, or as `cheap` says for a slot's start."""
     monkeypatch.setattr(clock, "utc_now", lambda: now)
     payload = server.load_fixture("awattar/marketdata_hourly.json")
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    payload["data"] = payload["data"][:hours]
+    payload["data"] = payload["data"][:slots]
     for n, row in enumerate(payload["data"]):
-        start = first + timedelta(hours=n)
+        start = first + n * slot
         row["start_timestamp"] = int(start.timestamp() * 1000)
-        row["end_timestamp"] = int((start + timedelta(hours=1)).timestamp() * 1000)
+        row["end_timestamp"] = int((start + slot).timestamp() * 1000)
         row["marketprice"] = cheap.get(start, 100.0)
     server.add("GET", "/v1/marketdata", json=payload)
     return awattar_site(server, "Berlin flat", now)
