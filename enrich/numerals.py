@@ -45,6 +45,6 @@ def whole_option(raw: str) -> int:
 
 def decimal(raw: str) -> float | None:
     """`raw` as a finite number written in ASCII digits ("3", "-1.5", "2e3"), else None
-    ("nan", "inf", "1e400", "1_5", "١٢", " 3")."""
+    ("nan", "inf", "1e400", "1_5", "١٢", " 3"). "-0" is 0: its sign would be echoed (-0.0)."""
     value = float(raw) if _DECIMAL.fullmatch(raw) else None
-    return value if value is not None and math.isfinite(value) else None
+    return value + 0.0 if value is not None and math.isfinite(value) else None

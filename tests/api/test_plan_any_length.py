@@ -166,3 +166,14 @@ def test_a_split_plan_uses_the_part_of_a_slot_before_a_deadline(berlin, api):
                                 carbon_price=0, contiguous=False)  # fmt: skip
     [load] = api.get("/api/plan/loads").json()["loads"]
     assert (load["before"], load["start"], load["plan"]["end"]) == (before, utc(20, 30), before)
+
+
+def test_a_zero_written_with_a_minus_sign_is_answered_as_zero(berlin, api):
+    # "-0" is 0 (not negative, so valid): the answer echoes 0.0, never -0.0 (nor a -0.0 cost)
+    response = api.get("/api/plan", {"hours": "1.5", "carbon_price": "-0", "contiguous": "false",
+                                     "penalty_percent": "-0"})  # fmt: skip
+    body = response.json()
+    assert (body["penalty_percent"], body["carbon_price"], body["penalty_cost"]) == (0, 0, 0)
+    assert "-0.0" not in response.content.decode()
+    assert [(s["start"], s["end"]) for s in body["slots"]] == [(utc(20, 30), utc(21)),
+                                                               (utc(21), utc(22))]  # fmt: skip
