@@ -14,7 +14,16 @@ import json
 import os
 
 import gunicorn.util
+from django.core.exceptions import ImproperlyConfigured
 from gunicorn.errors import AppImportError
+
+# A worker busy with one request for longer is killed (its client's connection dropped). WEB_TIMEOUT,
+# read as the settings read it: the app ends its waits on Redis and InfluxDB within it
+# (enrich.deadline). A value the settings refuse stops gunicorn with their message (post_fork).
+try:
+    from config.web import WEB_TIMEOUT as timeout
+except ImproperlyConfigured:
+    timeout = 30
 
 # No control socket: enrich uses no `gunicornc`, and its default path ($XDG_RUNTIME_DIR or
 # ~/.gunicorn/gunicorn.ctl) is one per user, taken by whichever of its gunicorns started last.
@@ -41,7 +50,6 @@ def post_fork(server, worker) -> None:
     alone, as manage.py says it ("App failed to load"), not with Django's traceback ending in
     it (and other errors of the app's load as before)."""
     from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")  # as config/wsgi.py
     try:

@@ -71,6 +71,7 @@ from config.security import (
     production_settings,
     refuse_published_keys,
 )
+from config.web import WEB_TIMEOUT  # noqa: F401  (gunicorn's too: gunicorn.conf.py)
 
 # --- Django core -------------------------------------------------------------------------
 SECRET_KEY = checked_secret_key(
@@ -119,6 +120,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "enrich.deadline.request_deadline",  # first: every wait on Redis and InfluxDB ends in time
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

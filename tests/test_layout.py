@@ -20,7 +20,7 @@ DOORS = {
     "boto3": {"retention/archive/s3.py"},
     "botocore": {"retention/archive/s3.py"},
     "influxdb_client": {"enrich/influx/v2.py"},
-    "redis": {"enrich/redis/client.py", "enrich/redis/budget.py"},
+    "redis": {"enrich/redis/client.py", "enrich/redis/budget.py", "enrich/redis/connection.py"},
     "paho": {"enrich/mqtt/broker.py"},
     # The OAuth flow only catches requests' errors raised inside google-auth-oauthlib's
     # token exchange (Google's library brings its own HTTP session).

@@ -34,7 +34,7 @@ from enrich.influx.influxql import delete_window, query_form, quote_ident
 from enrich.influx.policies import RetentionTier, Shard
 from enrich.influx.rows import RowStream, text_blocks
 from enrich.influx.shard_groups import ShardGroups
-from enrich.influx.transport import frozen_session, network_errors, server_message
+from enrich.influx.transport import frozen_session, network_errors, server_message, waited
 from enrich.readings import Reading
 
 
@@ -78,11 +78,12 @@ class TimeSeries(ABC):
         return {}
 
     def _request(self, method: str, path: str, doing: str, **kwargs: Any) -> requests.Response:
-        with self._network_errors(doing):
+        wait = waited(self.url, self.timeout, doing)
+        with network_errors(self.url, wait, doing):
             response = self._session.request(
                 method,
                 self.url + path,
-                timeout=(self.timeout, self.timeout),
+                timeout=(wait, wait),
                 **self._auth(),
                 **kwargs,
             )

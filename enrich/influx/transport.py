@@ -8,7 +8,10 @@ from contextlib import contextmanager
 
 import requests
 
+from enrich.deadline import NoAnswer, missed, wait_at_most
 from enrich.influx.errors import InfluxUnavailable
+
+SERVICE = "InfluxDB"
 
 
 def frozen_session(url: str) -> requests.Session:
@@ -28,16 +31,31 @@ def frozen_session(url: str) -> requests.Session:
     return session
 
 
+def waited(url: str, timeout: float, doing: str) -> float:
+    """How long to wait for InfluxDB's answer while `doing`: `timeout` (INFLUXDB_TIMEOUT), or
+    less, the time a web request has left (enrich.deadline); InfluxUnavailable at once when it
+    has none, or InfluxDB did not answer earlier in that request."""
+    try:
+        return wait_at_most(SERVICE, timeout)
+    except NoAnswer as exc:
+        raise InfluxUnavailable(
+            f"InfluxDB at {url} was not asked while {doing}: {exc}. Check that influxd is "
+            "running and not overloaded."
+        ) from None
+
+
 @contextmanager
 def network_errors(url: str, timeout: float, doing: str) -> Iterator[None]:
-    """Turn requests' timeouts and connection errors met while `doing` into InfluxUnavailable."""
+    """Turn requests' timeouts and connection errors met while `doing` into InfluxUnavailable;
+    after a timeout, a web request asks InfluxDB no more (enrich.deadline)."""
     try:
         yield
     except requests.Timeout as exc:
+        missed(SERVICE)
         raise InfluxUnavailable(
-            f"InfluxDB at {url} did not answer within {timeout:g} s while "
-            f"{doing} (INFLUXDB_TIMEOUT). Check INFLUXDB_URL and that influxd is running "
-            "and not overloaded."
+            f"InfluxDB at {url} did not answer within {timeout:.3g} s while "
+            f"{doing} (INFLUXDB_TIMEOUT, or the web request's time left: WEB_TIMEOUT). Check "
+            "INFLUXDB_URL and that influxd is running and not overloaded."
         ) from exc
     except requests.RequestException as exc:
         raise InfluxUnavailable(

@@ -14,6 +14,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 from enrich.errors import Transient
+from enrich.redis.connection import connection_class
 
 # Errors meaning "Redis cannot be reached", as opposed to a bug in a command.
 CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -66,9 +67,11 @@ def get_redis(url: str | None = None) -> redis.Redis:
 @lru_cache(maxsize=16)
 def _client(url: str) -> redis.Redis:
     # One pool per URL. redis-py pools notice a fork and reconnect, so this is safe in Celery's
-    # prefork workers. A down Redis fails within a second or two, not after ten retries.
+    # prefork workers. A down Redis fails within a second or two, not after ten retries; one that
+    # does not answer, within a web request's time (enrich.redis.connection).
     return redis.Redis.from_url(
         url,
+        connection_class=connection_class(url),
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=5,

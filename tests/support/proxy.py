@@ -1,9 +1,12 @@
 """A TCP proxy on loopback that a test closes and opens again: a service (InfluxDB, moto's S3)
 going away and coming back, as the code under test sees it. `influxdb_proxy_fixture` (the
-fixture `influxdb_proxy`): an open Proxy that the code under test reaches InfluxDB through."""
+fixture `influxdb_proxy`): an open Proxy that the code under test reaches InfluxDB through.
+`silent_server()`: a service that hangs, taking connections and never answering."""
 
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -78,6 +81,18 @@ class Proxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+@contextmanager
+def silent_server(scheme: str = "http") -> Iterator[str]:
+    """The URL (`scheme`://host:port) of a server that takes connections and what they send,
+    and never answers: a service that hangs (a paused container, an InfluxDB thrashing on a
+    small server), as its clients see it. The system takes the connections for it (its
+    backlog)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield f"{scheme}://127.0.0.1:{server.getsockname()[1]}"
 
 
 @pytest.fixture(name="influxdb_proxy")

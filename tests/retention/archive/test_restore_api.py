@@ -9,9 +9,6 @@ the queue meanwhile saying why."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
@@ -32,7 +29,7 @@ from tests.support.archived import archived_once
 from tests.support.broker import broker_at, empty_queues  # noqa: F401  (fixture)
 from tests.support.pause_app import pause_key, paused_key
 from tests.support.ports import free_port
-from tests.support.proxy import Proxy
+from tests.support.proxy import Proxy, silent_server
 from tests.support.redis_server import own_redis, stopped
 from tests.support.web import gunicorn
 from tests.support.worker import (
@@ -203,15 +200,6 @@ def test_the_command_refuses_while_the_archive_lock_is_held(tier, s3, archived):
 def staff_token() -> str:
     staff = get_user_model().objects.create_user("restorer", password="pw-123", is_staff=True)
     return Token.objects.create(user=staff).key
-
-
-@contextmanager
-def silent_server() -> Iterator[str]:
-    """A URL whose server takes connections and never answers (an InfluxDB that hangs)."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
 
 
 def test_the_web_server_answers_at_once_and_its_timeout_cuts_nothing_off(

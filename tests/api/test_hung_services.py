@@ -1,0 +1,95 @@
+"""A Redis or an InfluxDB that takes connections and never answers (a paused container, an
+InfluxDB thrashing on a small server), under gunicorn started as the Procfile starts it, with a
+short WEB_TIMEOUT: every request gets an answer (a 503 naming the service, or a 200 saying it
+does not answer, as for a service that is down) and gunicorn kills no worker.
+
+Each request waited out every call's own timeout: the throttle alone 15 s for a hung Redis
+(redis-py's 5 s, three times), each InfluxDB read INFLUXDB_TIMEOUT, far past gunicorn's worker
+timeout; gunicorn killed the worker ("WORKER TIMEOUT") and the client's connection dropped."""
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from enrich.models import ProviderConfig, Site
+from tests.support.proxy import silent_server
+from tests.support.web import gunicorn
+from tests.support.worker import output
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WEB_TIMEOUT = 12  # the least it takes: each hung request ends soon; nothing here is timed
+PATHS = ["/api/health/", "/api/enrichment/current", "/api/pricing/slots", "/api/processes/", "/"]
+REDIS_DOWN = ("Redis does not answer (it is down, starting, or refuses the connection); try "
+              "again later. The server log names the address tried.")  # fmt: skip
+INFLUX_DOWN = ("InfluxDB does not answer (it is down, starting or overloaded); try again later. "
+               "The server log names the address tried")  # fmt: skip
+
+
+@pytest.fixture
+def caller() -> dict:
+    """What a staff user's requests carry: the API token and the session of the status page;
+    and a site with a price and a carbon provider."""
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4,
+                               pricing_region="DE", grid_region="DE")  # fmt: skip
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
+    ProviderConfig.objects.create(site=site, source="carbon_intensity",
+                                  provider="electricitymaps", api_key="test-em-token")  # fmt: skip
+    user = get_user_model().objects.create_user("watcher", is_staff=True)
+    browser = Client()
+    browser.force_login(user)
+    return {
+        "headers": {"Authorization": f"Token {Token.objects.create(user=user).key}"},
+        "cookies": {"sessionid": browser.cookies["sessionid"].value},
+    }
+
+
+def answered(settings, caller: dict, hung: str) -> dict[str, requests.Response]:
+    """Each of PATHS's answers from gunicorn whose service `hung` ("redis", "influxdb") hangs:
+    gunicorn killed no worker (a request whose worker it killed raises here: the connection
+    dropped); /api/health/ says `hung` alone does not answer; /api/enrichment/current and the
+    status page answer."""
+    scheme, setting = {"redis": ("redis", "REDIS_URL"), "influxdb": ("http", "INFLUXDB_URL")}[hung]
+    with silent_server(scheme) as url:
+        env = {"REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX, setting: url}
+        with gunicorn(WEB_TIMEOUT, **env) as (web, proc):
+            answers = {path: requests.get(f"{web}{path}", timeout=120, **caller) for path in PATHS}
+            log = output(proc)
+    assert "WORKER TIMEOUT" not in log, log
+    health = answers["/api/health/"]
+    assert health.status_code == 503, health.text
+    assert {name: s["ok"] for name, s in health.json()["services"].items()} == {
+        "database": True, "redis": hung != "redis", "influxdb": hung != "influxdb",
+    }  # fmt: skip
+    assert answers["/api/enrichment/current"].status_code == 200
+    assert (answers["/"].status_code, "Berlin" in answers["/"].text) == (200, True)
+    return answers
+
+
+def test_a_hung_redis_is_said_in_every_answer(settings, caller):
+    answers = answered(settings, caller, "redis")
+    sources = answers["/api/enrichment/current"].json()["sources"]
+    [carbon] = sources["carbon_intensity"]["providers"]
+    assert carbon["message"] == f"the last answer cannot be read: {REDIS_DOWN}"
+    [price] = sources["electricity_pricing"]["providers"]
+    assert price["budget"]["error"] == f"The API budget of awattar cannot be read: {REDIS_DOWN}"
+    slots = answers["/api/pricing/slots"]  # read from InfluxDB, which holds none yet
+    assert (slots.status_code, slots.json()["detail"][:25]) == (409, "No awattar prices for DE ")
+    processes = answers["/api/processes/"]
+    assert (processes.status_code, processes.json()["ok"]) == (200, False), processes.text
+    assert "is unavailable: cannot reach Redis at REDIS_URL=[hidden]" in processes.json()["detail"]
+
+
+def test_a_hung_influxdb_is_said_in_every_answer(settings, caller):
+    answers = answered(settings, caller, "influxdb")
+    [price] = answers["/api/enrichment/current"].json()["sources"]["electricity_pricing"][
+        "providers"
+    ]
+    assert price["message"] == f"the stored prices cannot be read: {INFLUX_DOWN}; no answer yet"
+    slots = answers["/api/pricing/slots"]
+    assert (slots.status_code, slots.json()) == (
+        503, {"detail": f"The price data cannot be read: {INFLUX_DOWN}."},
+    )  # fmt: skip
+    assert answers["/api/processes/"].status_code == 200
