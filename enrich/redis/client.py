@@ -14,7 +14,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 from enrich.errors import Transient
-from enrich.redis.connection import connection_class
+from enrich.redis.connection import connection_for
 
 # Errors meaning "Redis cannot be reached", as opposed to a bug in a command.
 CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -71,7 +71,7 @@ def _client(url: str) -> redis.Redis:
     # does not answer, within a web request's time (enrich.redis.connection).
     return redis.Redis.from_url(
         url,
-        connection_class=connection_class(url),
+        connection_class=connection_for(url),
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=5,

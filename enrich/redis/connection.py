@@ -62,6 +62,6 @@ class _Unix(_WithinRequest, redis.UnixDomainSocketConnection):
     pass
 
 
-def connection_class(url: str) -> type[redis.Connection]:
+def connection_for(url: str) -> type[redis.Connection]:
     """The connection class for `url`, as redis-py picks it from the scheme."""
     return {"rediss": _TLS, "unix": _Unix}.get(urlsplit(url).scheme, _TCP)
