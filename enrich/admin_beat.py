@@ -6,8 +6,7 @@
   without a word, headers that are JSON but no object (`[]`, `-1`) would stop the beat loading
   any schedule, arguments of the wrong shape would fail every run. Empty headers (otherwise an
   IntegrityError, a 500) mean `{}`.
-- A custom task name over 200 characters is refused without a 500 (the base form would read
-  the field it has refused).
+- A custom task name over 200 characters is refused, not a 500 (the base form read it anyway).
 - An expiry moment that has passed is refused: the beat would disable the task at once.
 - A task no worker has registered (the base form takes any name picked as "registered", even
   one with a NUL: a 500), arguments the task cannot take, and a queue, exchange or routing key
@@ -27,14 +26,14 @@
   2) is refused: its tasks would never run.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
   that this host cannot load (enrich.beat_zones) is shown with what it stops (the beat leaves
-  its tasks out: enrich.beat_scheduler), and its form
-  asks for a zone instead of showing the first of the list as chosen.
+  its tasks out: enrich.beat_scheduler), and its form asks for a zone instead of showing the
+  first of the list as chosen.
 - The list actions say what they did: "enabled" only for the tasks that were disabled, the
   others named as they were; whether enrich's own entries are kept as set on later starts
   (enrich.schedules); "Run selected tasks" sends them to the workers (with the header
-  `queued_by`, the user's name, which a retention run records), and says so, or says
-  why it sent none (a task not registered, arguments the task cannot take, the broker out of
-  reach: the last two would otherwise be 500s). Deleting one of enrich's own entries says that
+  `queued_by`, the user's name, which a retention run records), and says so, or why it sent
+  none (a task not registered, arguments the task cannot take, the broker out of reach or
+  hung: the last two would otherwise be 500s). Deleting one of enrich's own entries says that
   the next start installs it again, and how to stop it for good.
 - The periodic tasks' list shows each schedule once, in words ("Every 15 minutes UTC", "every 5
   minutes"), not a cron expression or an interval twice; a crontab's fields are labelled
@@ -45,6 +44,7 @@ import inspect
 import json
 
 from celery import current_app
+from celery.result import denied_join_result
 from celery.schedules import ParseException
 from celery.schedules import crontab as celery_crontab
 from django import forms
@@ -272,7 +272,8 @@ class PeriodicTaskAdmin(SelectionAdmin, BeatPeriodicTaskAdmin):
             try:
                 # `queued_by` (the beat sends none): a task recording runs names who sent it.
                 headers = {"periodic_task_name": task.name, "queued_by": str(request.user)}
-                registered.apply_async(args=args, kwargs=kwargs, headers=headers, **options)
+                with denied_join_result():  # nobody waits for its result (retention.queued)
+                    registered.apply_async(args=args, kwargs=kwargs, headers=headers, **options)
             except OperationalError as exc:
                 before = f"Sent before it: {_names(sent)}." if sent else "Nothing was sent."
                 self.message_user(request, f"{task.name} could not be sent: Redis, the Celery "

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
-from celery.result import AsyncResult
+from celery.result import AsyncResult, denied_join_result
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 from rest_framework.response import Response
 
+from enrich.redis.client import redacted_url
 from retention import lost
 from retention.models import RetentionRun
 
@@ -50,11 +51,16 @@ def queued_run(operation: str, queued_by: str, **fields: Any) -> RetentionRun:
 
 
 def send(task: Task, run: RetentionRun, **kwargs: Any) -> AsyncResult | None:
-    """Queue `task(run_id=run.pk, **kwargs)`; None when the broker cannot be reached (the run
-    is then marked failed, saying so). The run records which Redis holds its message
-    (retention.lost: a run whose message a Redis restart lost is closed)."""
+    """Queue `task(run_id=run.pk, **kwargs)`; None when the broker cannot be reached, or in a
+    web request does not answer within its time (enrich.redis.transport): the run is then
+    marked failed, saying so. The run records which Redis holds its message (retention.lost:
+    a run whose message a Redis restart lost is closed)."""
     try:
-        result = task.apply_async(kwargs={"run_id": run.pk, **kwargs})
+        # Nobody waits for the task's result (the run says how it ended): Celery's result store
+        # subscribed to it all the same, and Redis out of reach or hung, tried 20 times a
+        # second apart (then a RuntimeError, a 500) before the broker was asked.
+        with denied_join_result():
+            result = task.apply_async(kwargs={"run_id": run.pk, **kwargs})
     except OperationalError as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"{NOT_TAKEN}: {str(exc).rstrip('.')}. Check that Redis is running."
@@ -69,7 +75,8 @@ def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Respons
     """Queue `task(run_id=run.pk, **kwargs)`; the 202 (or 503) answer described above."""
     result = send(task, run, **kwargs)
     if result is None:
-        logger.error("run %s (%s): %s", run.pk, task.name, run.errors)
+        broker = redacted_url(task.app.conf.broker_url)  # a timeout's error names no address
+        logger.error("run %s (%s), broker %s: %s", run.pk, task.name, broker, run.errors)
         return Response({"detail": _not_queued(run)}, status=503)
     poll = request.build_absolute_uri(reverse("retention-run", args=[run.pk]))
     return Response(

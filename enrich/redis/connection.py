@@ -65,3 +65,9 @@ class _Unix(_WithinRequest, redis.UnixDomainSocketConnection):
 def connection_for(url: str) -> type[redis.Connection]:
     """The connection class for `url`, as redis-py picks it from the scheme."""
     return {"rediss": _TLS, "unix": _Unix}.get(urlsplit(url).scheme, _TCP)
+
+
+def within_request(connection_class: type[redis.Connection]) -> type[redis.Connection]:
+    """`connection_class` (one of redis-py's, or a subclass: kombu's) with its waits capped as
+    ours are."""
+    return type(connection_class.__name__, (_WithinRequest, connection_class), {})

@@ -16,11 +16,19 @@ messages held back in their queues if Redis is back by then; otherwise they stay
 unacknowledged hash, which a Redis that kept its data hands out again after the visibility
 timeout, and one restarted without its data has lost (retention.lost closes the runs waiting
 for them). Registered for redis:// and rediss:// brokers in config/celery.py.
+
+Its channels' connections (kombu's, each wait capped as the door's: enrich.redis.connection)
+end a web request's wait on a Redis that takes connections but never answers within its time
+left (WEB_TIMEOUT): the task is not queued, as with a Redis out of reach, which the endpoint
+answers (retention.queued). kombu's have no timeout on a read: gunicorn killed the worker.
+Outside a request (workers, beat) they wait as kombu's do.
 """
 
 from queue import Empty
 
 from kombu.transport import redis
+
+from enrich.redis.connection import within_request
 
 
 class Channel(redis.Channel):
@@ -31,6 +39,11 @@ class Channel(redis.Channel):
             if self._closing:
                 raise Empty() from None
             raise
+
+    def _connparams(self, asynchronous=False):
+        params = super()._connparams(asynchronous)
+        params["connection_class"] = within_request(params["connection_class"])
+        return params
 
 
 class Transport(redis.Transport):

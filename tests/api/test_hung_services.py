@@ -1,11 +1,15 @@
 """A Redis or an InfluxDB that takes connections and never answers (a paused container, an
 InfluxDB thrashing on a small server), under gunicorn started as the Procfile starts it, with a
 short WEB_TIMEOUT: every request gets an answer (a 503 naming the service, or a 200 saying it
-does not answer, as for a service that is down) and gunicorn kills no worker.
+does not answer, as for a service that is down; an endpoint queueing a task, the 503 saying the
+task could not be queued, its run recorded failed, as for a Redis that refuses connections) and
+gunicorn kills no worker.
 
 Each request waited out every call's own timeout: the throttle alone 15 s for a hung Redis
 (redis-py's 5 s, three times), each InfluxDB read INFLUXDB_TIMEOUT, far past gunicorn's worker
 timeout; gunicorn killed the worker ("WORKER TIMEOUT") and the client's connection dropped."""
+
+from contextlib import nullcontext
 
 import pytest
 import requests
@@ -14,6 +18,9 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from enrich.models import ProviderConfig, Site
+from retention.models import RetentionRun
+from retention.queued import NOT_TAKEN
+from tests.support.ports import free_port
 from tests.support.proxy import silent_server
 from tests.support.web import gunicorn
 from tests.support.worker import output
@@ -93,3 +100,30 @@ def test_a_hung_influxdb_is_said_in_every_answer(settings, caller):
         503, {"detail": f"The price data cannot be read: {INFLUX_DOWN}."},
     )  # fmt: skip
     assert answers["/api/processes/"].status_code == 200
+
+
+@pytest.mark.parametrize("redis", ["hung", "refusing"])
+def test_a_task_queued_to_a_redis_out_of_reach_is_said_not_queued(settings, caller, redis):
+    # Celery's clients waited on a hung broker without end, and its result store retried a
+    # Redis out of reach 20 times a second apart: gunicorn killed the worker (or, given the
+    # time, a RuntimeError was a 500), the run left "running" for no task.
+    refused = nullcontext(f"redis://127.0.0.1:{free_port()}/0")
+    with silent_server("redis") if redis == "hung" else refused as url:
+        env = {"REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX, "REDIS_URL": url}
+        with gunicorn(WEB_TIMEOUT, **env) as (web, proc):
+            answer = requests.post(f"{web}/retention/downsample-hourly", timeout=120,
+                                   json={"start": "2026-01-01", "end": "2026-01-02"},
+                                   headers=caller["headers"])  # fmt: skip
+            log = output(proc)
+    assert "WORKER TIMEOUT" not in log, log
+    [run] = RetentionRun.objects.all()
+    assert (answer.status_code, answer.json()) == (503, {
+        "detail": f"{NOT_TAKEN}. Check that Redis is running, then ask again. Run {run.pk} is "
+        "recorded failed; the server log names the address tried and the error.",
+    }), answer.text  # fmt: skip
+    assert (run.operation, run.status, run.finished is not None) == (
+        "downsample_hourly", "failed", True,
+    )  # fmt: skip
+    assert run.errors.startswith(f"{NOT_TAKEN}: "), run.errors
+    [said] = [line for line in log.splitlines() if f"run {run.pk} (" in line]
+    assert url.split("/")[2] in said and run.errors in said, log  # the address, the error
