@@ -13,7 +13,8 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from config.celery import app
 from tests.support.bad_input import sent_tasks
 from tests.support.beat import store_zone
-from tests.support.broker import broker_down, empty_queues  # noqa: F401  (fixtures)
+from tests.support.broker import broker_at, broker_down, empty_queues  # noqa: F401  (fixtures)
+from tests.support.proxy import silent_server
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +156,21 @@ def test_running_tasks_with_the_broker_out_of_reach_says_so(admin_client):
         "Good could not be sent: Redis, the Celery broker, cannot be reached ("
     )
     assert message.endswith(". Nothing was sent.")
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_running_tasks_with_a_hung_broker_says_so_within_the_request(admin_client, settings):
+    # A broker taking connections but never answering held the request (kombu's publish has no
+    # read timeout) until gunicorn killed its worker: no message, a dropped connection.
+    settings.WEB_TIMEOUT = 10
+    sent = sent_tasks()
+    with silent_server("redis") as url, broker_at(url):
+        [message] = act(admin_client, "run_tasks", every_5_minutes("Good"))
+    assert message == (
+        "Good could not be sent: Redis, the Celery broker, cannot be reached (Timeout reading "
+        "from socket). Nothing was sent."
+    )
+    assert sent_tasks() == sent
 
 
 def test_deleting_one_of_enrichs_entries_says_the_next_start_installs_it_again(admin_client):
