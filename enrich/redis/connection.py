@@ -4,6 +4,7 @@ after which every command of that request, redis-py's own retries included, fail
 redis-py's TimeoutError, which every caller already reads as Redis out of reach. Outside a
 request they are redis-py's connections as they are."""
 
+from functools import cache
 from urllib.parse import urlsplit
 
 import redis
@@ -22,7 +23,7 @@ def _wait_at_most(timeout: float | None) -> float | None:
 
 
 class _WithinRequest:
-    """Mixed into each of redis-py's connection classes (TCP, TLS, Unix socket)."""
+    """Mixed into redis-py's connection classes (TCP, TLS, Unix socket) and kombu's (within_request)."""
 
     socket_timeout: float | None
     socket_connect_timeout: float | None
@@ -50,24 +51,17 @@ class _WithinRequest:
             raise
 
 
-class _TCP(_WithinRequest, redis.Connection):
-    pass
-
-
-class _TLS(_WithinRequest, redis.SSLConnection):
-    pass
-
-
-class _Unix(_WithinRequest, redis.UnixDomainSocketConnection):
-    pass
+# redis-py's connection class of each URL scheme (redis:// and others: TCP).
+_BY_SCHEME = {"rediss": redis.SSLConnection, "unix": redis.UnixDomainSocketConnection}
 
 
 def connection_for(url: str) -> type[redis.Connection]:
-    """The connection class for `url`, as redis-py picks it from the scheme."""
-    return {"rediss": _TLS, "unix": _Unix}.get(urlsplit(url).scheme, _TCP)
+    """The connection class for `url`, as redis-py picks it from the scheme, its waits capped."""
+    return within_request(_BY_SCHEME.get(urlsplit(url).scheme, redis.Connection))
 
 
+@cache
 def within_request(connection_class: type[redis.Connection]) -> type[redis.Connection]:
     """`connection_class` (one of redis-py's, or a subclass: kombu's) with its waits capped as
-    ours are."""
+    the module says; one class for each."""
     return type(connection_class.__name__, (_WithinRequest, connection_class), {})
