@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from collectors.ha_mqtt import owner
+from collectors.ha_mqtt import found, owner
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.management.commands import mqtt_remove_entities
 from enrich.errors import Permanent
@@ -113,6 +113,8 @@ def test_a_cleanup_that_may_not_read_the_configs_says_so_and_removes_nothing(
     kind, rules, topics, tmp_path, monkeypatch, caplog
 ):
     monkeypatch.setattr(mqtt_remove_entities, "READ_SECONDS", 3.0)
+    # The publication, finding no record in Redis, reads the configs the same way first.
+    monkeypatch.setattr(found, "READ_SECONDS", 3.0)
     homes.home()
     prefix = topics.discovery_prefix
     with kind(tmp_path, rules(topics)) as port:
