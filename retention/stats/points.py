@@ -10,6 +10,8 @@ from enrich.influx import get_timeseries, quote_ident
 # The fields every Home Assistant point carries at least one of (as retention.entities.ha_source):
 # official layout `value` and/or `state`; HA Ingestor `state_value` (or the older `state`).
 STATE_FIELDS = ("value", "state", "state_value")
+# The casts that together count every value of a field once: `::float` takes integers too.
+TYPED = ("float", "string", "boolean")
 
 
 @dataclass
@@ -32,25 +34,28 @@ def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> Poin
     (the official integration writes on/off states with both `value` and `state`; no writer
     puts `value` and `state_value` in one point). Two queries over the state fields only,
     across all measurements; measurements without any state field get a third query.
+
+    Each field is counted once per type (`TYPED`; `::float` takes integers too): a COUNT
+    without a cast reads a field in one type, the highest among the shards and measurements
+    it reads (float > integer > string > boolean), and counts no value of the others, such as
+    a boolean `value` beside other measurements' numbers, or a string `value` in a newer shard
+    of a measurement whose older shards hold numbers.
     """
     ts = get_timeseries()
     result = PointCount()
     for rp in retention_policies:
         source = f"{quote_ident(database)}.{quote_ident(rp)}./.*/"
-        counts = ", ".join(f'COUNT({quote_ident(f)}) AS "n_{f}"' for f in STATE_FIELDS)
         counted = set()
-        for row in ts.query(database, f"SELECT {counts} FROM {source}"):
+        for row in ts.query(database, f"SELECT {_typed_counts(STATE_FIELDS)} FROM {source}"):
             counted.add(row.measurement)
-            result.points += sum(int(row.values.get(f"n_{f}") or 0) for f in STATE_FIELDS)
+            result.points += _sum(row.values)
         # `/./`, not `/.*/`: where no measurement has a `state` field InfluxDB takes "state"
         # for a tag, empty on every point, and `/.*/` would match (and subtract) them all.
         overlap = (
-            f'SELECT COUNT("value") AS "value_and_state", COUNT("state_value") AS '
-            f'"state_value_and_state" FROM {source} WHERE "state" =~ /./'
+            f'SELECT {_typed_counts(("value", "state_value"))} FROM {source} WHERE "state" =~ /./'
         )
         for row in ts.query(database, overlap):
-            result.points -= int(row.values.get("value_and_state") or 0)
-            result.points -= int(row.values.get("state_value_and_state") or 0)
+            result.points -= _sum(row.values)
         others = [m for m in ts.measurements(database) if m not in counted]
         if others:
             sources = ", ".join(
@@ -61,6 +66,16 @@ def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> Poin
                 result.exact = False
                 result.lower_bound_measurements.append(row.measurement)
     return result
+
+
+def _typed_counts(fields: tuple[str, ...]) -> str:
+    """COUNT of each field in each of its types (`count_raw_points`), as columns n_0, n_1, ..."""
+    terms = [f"{quote_ident(f)}::{kind}" for f in fields for kind in TYPED]
+    return ", ".join(f'COUNT({term}) AS "n_{n}"' for n, term in enumerate(terms))
+
+
+def _sum(values: dict) -> int:
+    return sum(int(v or 0) for k, v in values.items() if k.startswith("n_"))
 
 
 __all__ = ["STATE_FIELDS", "PointCount", "count_raw_points"]
