@@ -1,8 +1,9 @@
 """Storage statistics and the cost model: what the tiers and the archive hold and save.
 
 Every figure is measured, never assumed:
-- sizes on disk come from InfluxDB's own accounting (`TimeSeries.sizes()`, enrich.influx: 1.x
-  `SHOW STATS` shard `diskBytes`, data files plus WAL; 2.x `/metrics`);
+- sizes on disk come from InfluxDB's own accounting (retention.stats.sizes:
+  `TimeSeries.sizes()`, 1.x `SHOW STATS` shard `diskBytes`, data files plus WAL; 2.x
+  `/metrics`);
 - raw bytes per point = bytes of the raw tier / points in the raw tier, counted by InfluxDB
   (`count_raw_points`);
 - raw points removed = Σ `records_deleted` of the `downsample_hourly` runs + Σ
@@ -27,8 +28,6 @@ The last runs are shown as `retention.stats.history` shows runs, the open alerts
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -39,16 +38,15 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from enrich.api.influx_down import unreadable
-from enrich.influx import TimeseriesError, get_timeseries
+from enrich.influx import TimeseriesError
 from retention.models import ArchiveObject, RetentionRun
-from retention.schema import DAILY_RP, HOURLY_RP
 from retention.stats.alerts import alert_summary, open_alerts
 from retention.stats.history import iso, last_run
 from retention.stats.points import PointCount, count_raw_points
+from retention.stats.sizes import TierSize, measure_tiers, tier_sizes
 from retention.tiers.chunks import EARLIER, SO_FAR, Outcome
 
 GB = 2**30  # AWS prices "GB-month" with GB = 2^30 bytes
-TIER_RPS = (HOURLY_RP, DAILY_RP)
 SIZE_SOURCE = "InfluxDB's own size accounting (1.x SHOW STATS shard diskBytes, 2.x /metrics)"
 
 LAST_RUNS = {
@@ -59,104 +57,6 @@ LAST_RUNS = {
 
 
 # --- Measuring ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TierSize:
-    """Bytes of one tier: the (database, retention policy) pairs it is made of. `bytes` is
-    None when its database does not exist (`reason` says which): that is not a measured 0.
-    `note` says why a measured 0 is one (a TIER_DATABASE no tier run has created yet)."""
-
-    name: str
-    database: str
-    retention_policies: tuple[str, ...]
-    bytes: int | None
-    reason: str = ""
-    note: str = ""
-
-
-# The setting naming each tier's database (what to check when it does not exist).
-TIER_SETTINGS = {
-    "raw": "HA_INFLUXDB_DATABASE",
-    "hourly": "TIER_DATABASE",
-    "daily": "TIER_DATABASE",
-    "enrichment": "INFLUXDB_DATABASE",
-}
-
-
-def tier_sizes(
-    sizes: Mapping[tuple[str, str], int],
-    databases: Collection[str],
-    tiers_created: bool = True,
-) -> dict[str, TierSize]:
-    """raw, hourly, daily and enrichment tiers out of `TimeSeries.sizes()`; `databases` are
-    the databases InfluxDB has (`TimeSeries.databases()`); `tiers_created`: whether a tier
-    run has created TIER_DATABASE (`tier_database_created`).
-
-    raw = every retention policy of Home Assistant's database except the tiers'; hourly and
-    daily = `enrich_hourly`/`enrich_daily` of TIER_DATABASE; enrichment = INFLUXDB_DATABASE.
-    A pair is counted in one tier only (the first that claims it, in that order). A tier
-    whose database does not exist is not measured (bytes None); one that exists without
-    shards holds 0 bytes, and so do hourly and daily in a TIER_DATABASE of its own that no
-    tier run has created yet (the runs create it where they write: nothing is elsewhere).
-    """
-    ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
-    claims = {
-        "raw": lambda db, rp: db == ha_db and not (db == tier_db and rp in TIER_RPS),
-        "hourly": lambda db, rp: db == tier_db and rp == HOURLY_RP,
-        "daily": lambda db, rp: db == tier_db and rp == DAILY_RP,
-        "enrichment": lambda db, rp: db == settings.INFLUXDB_DATABASE,
-    }
-    claimed: set[tuple[str, str]] = set()
-    tiers = {}
-    for name, claims_pair in claims.items():
-        database = getattr(settings, TIER_SETTINGS[name])
-        if database not in databases and _not_created_yet(name, tiers_created):
-            note = (
-                f"InfluxDB has no database {database!r} (TIER_DATABASE) yet: no tier run has "
-                "created it, so the tier holds nothing; the first downsampling run creates it"
-            )
-            tiers[name] = TierSize(name, database, (), 0, note=note)
-            continue
-        if database not in databases:
-            setting = TIER_SETTINGS[name]
-            if setting == "TIER_DATABASE" and database == ha_db:  # e.g. TIER_DATABASE empty
-                setting = "HA_INFLUXDB_DATABASE, which holds the tiers too"
-            reason = (
-                f"InfluxDB has no database {database!r} ({setting}): the {name} "
-                "tier was not measured; check the setting's spelling"
-            )
-            tiers[name] = TierSize(name, database, (), None, reason)
-            continue
-        pairs = sorted(k for k in sizes if k not in claimed and claims_pair(*k))
-        claimed.update(pairs)
-        tiers[name] = TierSize(
-            name, database, tuple(rp for _, rp in pairs), sum(sizes[p] for p in pairs)
-        )
-    return tiers
-
-
-def _not_created_yet(tier: str, tiers_created: bool) -> bool:
-    separate = settings.TIER_DATABASE != settings.HA_INFLUXDB_DATABASE
-    return tier in ("hourly", "daily") and separate and not tiers_created
-
-
-def tier_database_created() -> bool:
-    """Whether a real tier run got as far as creating TIER_DATABASE (`ensure_tiers`, just
-    before it measures `storage_before_bytes`)."""
-    return RetentionRun.objects.filter(
-        operation__in=(
-            RetentionRun.Operation.DOWNSAMPLE_HOURLY,
-            RetentionRun.Operation.DOWNSAMPLE_DAILY,
-        ),
-        storage_before_bytes__isnull=False,
-    ).exists()
-
-
-def measure_tiers() -> dict[str, TierSize]:
-    """`tier_sizes` of what InfluxDB reports now (TimeseriesError when it cannot be read)."""
-    ts = get_timeseries()
-    return tier_sizes(ts.sizes(), ts.databases(), tier_database_created())
-
-
 # The runs whose deleted raw points `raw_points_removed` counts.
 REAL_RUN, Op = ~Q(status=RetentionRun.Status.DRY_RUN), RetentionRun.Operation
 HOURLY_RAW_DELETES = Q(operation=Op.DOWNSAMPLE_HOURLY, records_deleted__gt=0)

@@ -11,11 +11,12 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from enrich import influx as timeseries
-from enrich.influx import RetentionTier, get_timeseries
+from enrich.influx import RetentionTier, get_timeseries, quote_ident
 from enrich.readings import Reading
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP, HOURLY_RP, METRICS_MEASUREMENT
 from retention.stats import measure, metrics
+from retention.tiers import runner as tier_runs
 from tests.retention.conftest import T0, ingestor_readings, official_readings
 from tests.support.api import token_client
 from tests.support.replay import unused_url
@@ -527,3 +528,56 @@ def test_the_metrics_series_says_why_a_day_was_not_measured(client, tiers, enric
     assert unmeasured["unmeasured"] == point.values["unmeasured"]
     assert f"raw_size_bytes: InfluxDB has no database {missing!r}" in unmeasured["unmeasured"]
     assert "reduction_percentage: " in unmeasured["unmeasured"]
+
+
+# --- a tier's policy dropped behind enrich's back ---------------------------------------------
+TIER_DAY = timedelta(days=1)
+UNMEASURED = ("current_db_size_gb", "raw_equivalent_size_gb", "storage_saved_gb",
+              "reduction_percentage", "annual_cost_savings")  # fmt: skip
+
+
+@pytest.mark.parametrize(("dropped", "kept"), [(HOURLY_RP, DAILY_RP), (DAILY_RP, HOURLY_RP)])
+def test_a_dropped_tier_policy_is_not_measured_and_claims_no_saving(
+    ha_db, enrichment_db, settings, dropped, kept
+):
+    """A tier's retention policy dropped behind enrich's back after tier runs filled it: the
+    tier is not measured (its rows are gone, not a measured 0), nor the database's size and the
+    savings computed from it, which would count the lost rows as saved."""
+    settings.REDIS_KEY_PREFIX = f"test-policy-dropped-{uuid.uuid4().hex[:8]}"  # the tiers' locks
+    client = token_client("stats")
+    points = [(d * 86400 + i * 120, 100 + i % 50) for d in range(6) for i in range(720)]
+    ha_db.saved_entity("official", "sensor.heater_power", points, unit="W")
+    shown = client.get("/retention/stats").json()["current_db_size_gb"]["tiers"]
+    for tier in ("hourly", "daily"):  # a fresh install: no tier run has created the policies
+        assert (shown[tier]["bytes"], shown[tier]["value"]) == (0, 0.0), shown[tier]
+        assert "no tier run has created it" in shown[tier]["note"]
+    hourly = tier_runs.downsample_hourly(T0.date(), T0.date() + 4 * TIER_DAY)
+    daily = tier_runs.downsample_daily(T0.date(), T0.date() + 2 * TIER_DAY)
+    assert (hourly.status, daily.status) == ("ok", "ok"), (hourly.errors, daily.errors)
+    before, _ = stats_with_stable_sizes(client, ha_db.name)
+    assert before["storage_saved_gb"]["bytes"] > 0
+
+    get_timeseries().execute(
+        ha_db.name, f"DROP RETENTION POLICY {quote_ident(dropped)} ON {quote_ident(ha_db.name)}"
+    )
+    body, sizes = stats_with_stable_sizes(client, ha_db.name)
+
+    name = {HOURLY_RP: "hourly", DAILY_RP: "daily"}
+    shown = body["current_db_size_gb"]["tiers"]
+    gone = shown[name[dropped]]
+    assert gone["value"] is None and "bytes" not in gone, gone
+    said = (
+        f"InfluxDB has no retention policy {dropped!r} in database {ha_db.name!r} (TIER_DATABASE)"
+    )
+    assert gone["reason"].startswith(said), gone["reason"]
+    assert shown[name[kept]]["bytes"] == sizes[(ha_db.name, kept)] > 0
+    for figure in UNMEASURED:  # the lost rows are not counted as saved
+        assert body[figure]["value"] is None and repr(dropped) in body[figure]["reason"], figure
+    assert body["raw_bytes_per_point"]["bytes"] == sizes[(ha_db.name, "autogen")]
+
+    metrics.record_metrics(NOW)
+    [point] = metric_points(enrichment_db)
+    assert point.values.get(f"{name[dropped]}_size_bytes") is None
+    assert point.values.get("storage_saved_bytes") is None
+    assert f"{name[dropped]}_size_bytes: {said}" in point.values["unmeasured"]
+    assert RetentionRun.objects.count() == 2  # measuring ran nothing
