@@ -41,6 +41,7 @@ from enrich.api.influx_down import unreadable
 from enrich.influx import TimeseriesError
 from retention.models import ArchiveObject, RetentionRun
 from retention.stats.alerts import alert_summary, open_alerts
+from retention.stats.archived import ArchiveSize, measure_archive
 from retention.stats.history import iso, last_run
 from retention.stats.points import PointCount, count_raw_points
 from retention.stats.sizes import TierSize, measure_tiers, tier_sizes
@@ -125,8 +126,8 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
         },
     }
 
-    archived, archive_objects = archive_bytes()
-    stats["archive_size_gb"] = _size(archived, objects=archive_objects)
+    archive = measure_archive()
+    stats["archive_size_gb"] = _archive_figure(archive)
     removed, removing_runs = raw_points_removed()
     stats["raw_points_removed"] = {
         "value": removed,
@@ -154,7 +155,12 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
         stats["annual_cost_savings"] = _unknown(
             f"{currency}/year", f"storage saved is unknown: {stats['storage_saved_gb']['reason']}"
         )
+    elif archive.bytes is None:
+        stats["annual_cost_savings"] = _unknown(
+            f"{currency}/year", f"the archive's size is unknown: {archive.reason}"
+        )
     else:
+        archived = archive.bytes
         saved_bytes = Fraction(stats["storage_saved_gb"]["bytes"])
         savings = (saved_bytes / GB) * Fraction(str(price_db)) * 12 - (
             Fraction(archived, GB) * Fraction(str(price_archive)) * 12
@@ -171,6 +177,16 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
         stats[name] = last_run(operation)
     stats["open_alerts"] = [alert_summary(a) for a in open_alerts()]
     return stats
+
+
+def _archive_figure(archive: ArchiveSize) -> dict[str, Any]:
+    recorded = {"recorded_bytes": archive.recorded_bytes,
+                "recorded_objects": archive.recorded_objects}  # fmt: skip
+    if archive.bytes is None:
+        return {**_unknown("GB", archive.reason), **recorded}
+    lacking = {"missing": list(archive.missing), "changed": list(archive.changed)}
+    note = {"note": archive.note()} if archive.note() else {}
+    return _size(archive.bytes, objects=archive.objects, **recorded, **lacking, **note)
 
 
 def _tier_figure(tier: TierSize) -> dict[str, Any]:

@@ -39,8 +39,8 @@ def metrics_reading(stats: Mapping[str, Any], day: datetime) -> Reading:
             unmeasured.append(f"{tier}_size_bytes: {size.get('reason', 'unknown')}")
         else:
             fields[f"{tier}_size_bytes"] = size["bytes"]
-    put("archive_size_gb", stats["archive_size_gb"], ("archive_size_bytes", "bytes"))
-    fields["archive_objects"] = stats["archive_size_gb"]["objects"]
+    archive = stats["archive_size_gb"]
+    put("archive_size_gb", archive, ("archive_size_bytes", "bytes"), ("archive_objects", "objects"))
     put("raw_bytes_per_point", stats["raw_bytes_per_point"])
     if stats["raw_bytes_per_point"].get("points") is not None:
         fields["raw_points"] = stats["raw_bytes_per_point"]["points"]

@@ -102,7 +102,15 @@ STATS = shape(
         "measured_at": TIME,
         "units": shape({"GB": STRING, "bytes/point": STRING}),
         "archive_size_gb": figure(
-            shapes.choice(["GB"]), always={"bytes": INTEGER, "objects": INTEGER}
+            shapes.choice(["GB"]),
+            {
+                "bytes": INTEGER,
+                "objects": INTEGER,
+                "missing": shapes.listing(STRING),
+                "changed": shapes.listing(STRING),
+                "note": STRING,
+            },
+            {"recorded_bytes": INTEGER, "recorded_objects": INTEGER},
         ),
         "raw_points_removed": shape(
             {"value": INTEGER, "unit": shapes.choice(["points"]), "runs": INTEGER, "source": STRING}

@@ -126,7 +126,9 @@ def run(operation, deleted, status=RetentionRun.Status.OK, **fields):
 
 
 # --- the figures --------------------------------------------------------------------------------
-def test_sizes_and_savings_match_independent_measurements(client, tiers, enrichment_db, settings):
+def test_sizes_and_savings_match_independent_measurements(
+    client, tiers, enrichment_db, settings, local_archive
+):
     points = raw_home(tiers.name)
     aggregate_rows(HOURLY_RP, tiers.name, 48, timedelta(hours=1))
     aggregate_rows(DAILY_RP, tiers.name, 10, timedelta(days=1))
@@ -147,6 +149,9 @@ def test_sizes_and_savings_match_independent_measurements(client, tiers, enrichm
         end_date=T0.date(), record_count=10, file_size=7_777, checksum="b" * 64,
         compression="gzip", created=NOW, expired=NOW,
     )  # fmt: skip
+    stored = local_archive / "archives/2024/data_2024-01-01.parquet"  # what the store lists
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"p" * 200_000)
 
     body, sizes = stats_with_stable_sizes(client, tiers.name, enrichment_db)
 
@@ -185,6 +190,7 @@ def test_sizes_and_savings_match_independent_measurements(client, tiers, enrichm
 
     assert body["archive_size_gb"]["bytes"] == 200_000  # the expired object is gone
     assert body["archive_size_gb"]["objects"] == 1
+    assert body["archive_size_gb"]["missing"] == body["archive_size_gb"]["changed"] == []
     expected_cost = saved / GB * 0.08 * 12 - 200_000 / GB * 0.004 * 12
     cost = body["annual_cost_savings"]
     assert cost["value"] == pytest.approx(expected_cost, abs=1e-4)
