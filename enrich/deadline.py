@@ -6,8 +6,8 @@ or InfluxDB that takes connections but never answers (a paused container, an Inf
 on a small server) made each call wait its own timeout, and redis-py tried each command three
 times. So `request_deadline` (first in MIDDLEWARE) gives each request WAITING_SHARE of
 WEB_TIMEOUT for its waits on those services, the rest staying for answering without them; the
-doors (enrich.redis.connection, enrich.influx.gateway) wait at most `wait_at_most()` for each
-call, and a service that did not answer in time (`missed()`) fails at once for the rest of the
+doors (enrich.redis.connection, enrich.influx.gateway, the archive's S3 module) wait at most
+`wait_at_most()` for each call, and a service that did not answer in time (`missed()`) fails at once for the rest of the
 request: a request asking Redis five times waits once. Outside a request (Celery workers,
 commands) nothing is capped: each call waits its own timeout.
 """

@@ -18,6 +18,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from enrich.deadline import NoAnswer, missed, wait_at_most
 from retention.archive.store import (
     ArchiveStorage,
     LifecycleStatus,
@@ -30,6 +31,7 @@ from retention.archive.store import (
 DAYS_PER_YEAR = 365
 MISSING = ("404", "NoSuchKey", "NotFound")  # what S3 answers for a key that is not there
 PARTS = re.compile(r"-(\d+)$")  # how the ETag and the checksum of a multipart upload end
+SERVICE = "the archive store"  # its name for enrich.deadline
 
 
 class S3Storage(ArchiveStorage):
@@ -55,6 +57,11 @@ class S3Storage(ArchiveStorage):
             raise StorageRefused("S3_ARCHIVE_BUCKET is empty: name the bucket to archive to.")
         self.bucket = self.location = bucket
         self.endpoint_url = endpoint_url
+        # In a web request the waits end within WEB_TIMEOUT (enrich.deadline): one try, its
+        # connecting and its reading each at most half the time the request has left.
+        attempts, left = 3, self._left("connecting")
+        if left is not None:
+            timeout, attempts = min(timeout, left / 2), 1
         self.kms_key_id = kms_key_id
         credentials = (
             {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key}
@@ -68,7 +75,7 @@ class S3Storage(ArchiveStorage):
             config=Config(
                 connect_timeout=timeout,
                 read_timeout=timeout,
-                retries={"max_attempts": 3, "mode": "standard"},
+                retries={"max_attempts": attempts, "mode": "standard"},
                 # MinIO and moto serve buckets as paths, not as host names.
                 s3={"addressing_style": "path"} if endpoint_url else {},
             ),
@@ -79,6 +86,17 @@ class S3Storage(ArchiveStorage):
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"S3Storage({self.bucket!r}{where})"
 
+    def _left(self, doing: str) -> float | None:
+        """The seconds the current web request has left to wait for the store (None outside
+        one); StorageUnavailable when it has none, or the store did not answer earlier in it."""
+        try:
+            return wait_at_most(SERVICE, None)
+        except NoAnswer as exc:
+            raise StorageUnavailable(
+                f"The archive store {self.endpoint_url or 'AWS S3'} does not answer ({exc}) "
+                f"while {doing}; try again later."
+            ) from None
+
     def _call(
         self, doing: str, method: str, missing: Any = ..., absent: tuple = MISSING, **kwargs: Any
     ) -> Any:
@@ -87,10 +105,13 @@ class S3Storage(ArchiveStorage):
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
+            ConnectTimeoutError,
             EndpointConnectionError,
             NoCredentialsError,
+            ReadTimeoutError,
         )
 
+        self._left(doing)
         try:
             return getattr(self._client, method)(Bucket=self.bucket, **kwargs)
         except ClientError as exc:
@@ -107,6 +128,8 @@ class S3Storage(ArchiveStorage):
             ) from exc
         except (EndpointConnectionError, BotoCoreError) as exc:
             where = self.endpoint_url or "AWS S3"
+            if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+                missed(SERVICE)  # the rest of a web request does not wait for it again
             raise StorageUnavailable(
                 f"Cannot reach the archive store {where} while {doing}: {exc}. Check "
                 "S3_ENDPOINT_URL and the network; the run can simply be repeated."

@@ -10,6 +10,7 @@ Each request waited out every call's own timeout: the throttle alone 15 s for a 
 timeout; gunicorn killed the worker ("WORKER TIMEOUT") and the client's connection dropped."""
 
 from contextlib import nullcontext
+from datetime import UTC, date, datetime
 
 import pytest
 import requests
@@ -18,7 +19,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from enrich.models import ProviderConfig, Site
-from retention.models import RetentionRun
+from retention.models import ArchiveObject, RetentionRun
 from retention.queued import NOT_TAKEN
 from tests.support.ports import free_port
 from tests.support.proxy import silent_server
@@ -127,3 +128,28 @@ def test_a_task_queued_to_a_redis_out_of_reach_is_said_not_queued(settings, call
     assert run.errors.startswith(f"{NOT_TAKEN}: "), run.errors
     [said] = [line for line in log.splitlines() if f"run {run.pk} (" in line]
     assert url.split("/")[2] in said and run.errors in said, log  # the address, the error
+
+
+def test_a_hung_archive_store_is_said_in_the_storage_figures(settings, caller):
+    # /retention/stats lists the archive store: boto3 waited 30 s to read, three tries, and
+    # gunicorn killed the worker long before.
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    ArchiveObject.objects.create(key="archives/2022/data_2022-01-01.parquet", bucket="archive",
+                                 start_date=date(2022, 1, 1), end_date=date(2022, 12, 31),
+                                 record_count=730, file_size=2048, checksum="0" * 64,
+                                 compression="zstd", created=moment)  # fmt: skip
+    with silent_server() as url:
+        env = {"REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX, "S3_ENDPOINT_URL": url,
+               "S3_ARCHIVE_BUCKET": "archive", "AWS_ACCESS_KEY": "key",
+               "AWS_SECRET_KEY": "secret"}  # fmt: skip
+        with gunicorn(WEB_TIMEOUT, **env) as (web, proc):
+            answer = requests.get(f"{web}/retention/stats", timeout=120, **caller)
+            log = output(proc)
+    assert "WORKER TIMEOUT" not in log, log
+    assert answer.status_code == 200, answer.text
+    archive = answer.json()["archive_size_gb"]
+    assert (archive["value"], archive["recorded_bytes"]) == (None, 2048)
+    assert archive["reason"].startswith(
+        "the archive store could not be listed: Cannot reach the archive store [hidden] while "
+        'listing archives/: Read timeout on endpoint URL: "[hidden]"'
+    ), archive["reason"]
