@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
+from contextlib import closing
 from dataclasses import replace
 from typing import Any
 
@@ -98,10 +99,17 @@ class S3Storage(ArchiveStorage):
             ) from None
 
     def _call(
-        self, doing: str, method: str, missing: Any = ..., absent: tuple = MISSING, **kwargs: Any
+        self,
+        doing: str,
+        method: str,
+        missing: Any = ...,
+        absent: tuple = MISSING,
+        read_body: bool = False,
+        **kwargs: Any,
     ) -> Any:
         """Call boto3, turning its errors into ours; an answer with an error code in `absent`
-        (a missing key) returns `missing` if given."""
+        (a missing key) returns `missing` if given; `read_body`: the answer's body is read and
+        returned, its errors (it streams after the answer's head) the call's."""
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -113,7 +121,11 @@ class S3Storage(ArchiveStorage):
 
         self._left(doing)
         try:
-            return getattr(self._client, method)(Bucket=self.bucket, **kwargs)
+            answer = getattr(self._client, method)(Bucket=self.bucket, **kwargs)
+            if not read_body:
+                return answer
+            with closing(answer["Body"]) as body:
+                return body.read()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if missing is not ... and code in absent:
@@ -222,12 +234,7 @@ class S3Storage(ArchiveStorage):
         )
 
     def get(self, key: str) -> bytes:
-        answer = self._call(f"downloading {key}", "get_object", Key=key)
-        body = answer["Body"]
-        try:
-            return body.read()
-        finally:
-            body.close()
+        return self._call(f"downloading {key}", "get_object", Key=key, read_body=True)
 
     def delete(self, key: str) -> None:
         self._call(f"deleting {key}", "delete_object", Key=key)
