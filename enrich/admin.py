@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from enrich.admin_secrets import SECRET_FIELDS, STORED, SecretsHidden
 from enrich.admin_selection import SelectionAdmin
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
 from enrich.form_fields import ADMIN_NUMBERS, POSITION
@@ -24,7 +25,6 @@ from enrich.models import (
 )
 from enrich.wording import counted, json_problem, listed
 
-SECRET_FIELDS = ("api_key", "password")
 # What a provider config collects and how often: the columns of the list and the inline.
 PROVIDER_SETTINGS = ("source", "provider", "enabled", "interval_seconds")
 RECONNECT = "reconnect Google Calendar on /oauth/google/"
@@ -96,7 +96,7 @@ class ProviderConfigForm(forms.ModelForm):
                 self.fields[name].widget.attrs["placeholder"] = "cannot be decrypted: enter again"
                 self.fields[name].help_text = unreadable_message(self.instance, name)
             elif stored:
-                self.fields[name].widget.attrs["placeholder"] = "•••••• (stored)"
+                self.fields[name].widget.attrs["placeholder"] = STORED
 
     def clean(self):
         cleaned = super().clean()
@@ -109,7 +109,7 @@ class ProviderConfigForm(forms.ModelForm):
 
 
 @admin.register(ProviderConfig)
-class ProviderConfigAdmin(SelectionAdmin):
+class ProviderConfigAdmin(SecretsHidden, SelectionAdmin):
     formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     form = ProviderConfigForm
     list_display = (
@@ -185,7 +185,7 @@ class ProviderConfigFormSet(BaseInlineFormSet):
             taken.add(pair)
 
 
-class ProviderConfigInline(admin.TabularInline):
+class ProviderConfigInline(SecretsHidden, admin.TabularInline):
     formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     model = ProviderConfig
     form = ProviderConfigForm

@@ -1,6 +1,7 @@
 """Secrets are encrypted at rest and never shown back; provider settings are validated."""
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.test import override_settings
@@ -122,6 +123,32 @@ def test_admin_never_shows_a_stored_secret(admin_client, tibber):
     assert "TIBBER-SECRET-123" not in html
     assert "fernet:" not in html
     assert "(stored)" in html
+
+
+def test_staff_who_may_only_view_provider_configs_sees_no_stored_secret(client, tibber):
+    """The admin shows a page a user may not change with each field's value: a staff user with
+    the view permissions read the API key and password on a config's page and on its site's."""
+    tibber.password = "TIBBER-PASSWORD-456"
+    tibber.save()
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_providerconfig", "view_site"])
+    )
+    client.force_login(viewer)
+    for url in (
+        f"/admin/enrich/providerconfig/{tibber.pk}/change/",
+        f"/admin/enrich/site/{tibber.site_id}/change/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        html = page.content.decode()
+        assert "TIBBER-SECRET-123" not in html and "TIBBER-PASSWORD-456" not in html, url
+        assert html.count("•••••• (stored)") == 2, url  # the API key and the password
+    # Who may add configs but not change them still enters a new one's key.
+    viewer.user_permissions.add(Permission.objects.get(codename="add_providerconfig"))
+    added = client.get("/admin/enrich/providerconfig/add/")
+    assert added.status_code == 200
+    assert 'name="api_key"' in added.content.decode()
 
 
 def _post_change(admin_client, config, **changes):
