@@ -21,7 +21,7 @@ from typing import Any
 
 from collectors.base import ConfigError
 from enrich.http import MalformedResponse, malformed
-from enrich.url_problems import url_problem
+from enrich.url_problems import login_problem, url_problem
 
 # InfluxDB keeps nanoseconds since 1970 in a signed 64-bit integer: 1677-09-21 .. 2262-04-11.
 # Whole years inside that range; a time outside it would fail the write after other points.
@@ -91,6 +91,8 @@ def checked_url(
     raw = options.get(option)
     if raw is None or raw == "":
         return default.rstrip("/")
+    if said := login_problem(raw, f"options.{option}"):
+        raise ConfigError(f"{who}: {said}.")
     problem = url_problem(raw, schemes)
     if problem:
         wanted = " or ".join(f"{scheme}://" for scheme in schemes)

@@ -36,7 +36,7 @@ from collectors.smart_meter import common, ha_history, ha_states
 from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
 from collectors.smart_meter.today import DayTotalsAtRead, zoned
 from enrich.readings import Reading
-from enrich.url_problems import url_problem
+from enrich.url_problems import login_problem, url_problem
 from enrich.wording import counted
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ def _home_assistant(options: Mapping[str, Any]) -> str:
             f"Home Assistant meter: set options.base_url to your Home Assistant's address, "
             f"e.g. {example}."
         )
+    if said := login_problem(base, "options.base_url"):
+        raise ConfigError(f"Home Assistant meter: {said}.")
     if problem := url_problem(base, HTTP):
         raise ConfigError(
             f"Home Assistant meter: options.base_url {base!r} is not usable: {problem}. Give "

@@ -61,6 +61,9 @@ BASE_URLS = ["nota url", "ftp://api.example.com", "api.example.com", "https://",
 # others' (only a missing scheme was refused: these were saved, and each run's call failed).
 HOME_ASSISTANT_URLS = ["http://", "http://127.0.0.1:0", "http://127.0.0.1:65536",
                        "http://home assistant:8123", "http://[::1", "http://ha.local:port"]  # fmt: skip
+# A URL holding a login (user:password@): it stood whole in GET /api/sites/ for any signed-in
+# caller, and Home Assistant's in the run's target, its log line and /api/enrichment/current.
+LOGIN_URL = "https://alice:pw-SECRET-77@api.example.com"
 # Every provider reading options.base_url but those two: read from the registry, so a new
 # provider's refusals are checked without a list to extend.
 ROOTED = sorted(
@@ -88,6 +91,9 @@ REFUSED = [
     ("home_assistant", {"base_url": "homeassistant.local:8123"}),
     *[("home_assistant", {"base_url": url}) for url in HOME_ASSISTANT_URLS],
     ("home_assistant", {"circuits": ["sensor.oven_power"]}),
+    *[(p, {"base_url": LOGIN_URL}) for p in (*ROOTED, "home_assistant", "google_calendar")],
+    ("emporia_vue", {"cognito_url": LOGIN_URL}),
+    ("sense", {"realtime_url": LOGIN_URL.replace("https", "wss")}),
     ("sense", {"phantom_nights": 1.5}),
     ("emporia_vue", {"high_power_w": -1}),
     # Past a float's range: OverflowError out of the run, and out of the admin's check.

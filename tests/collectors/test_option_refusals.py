@@ -106,6 +106,14 @@ def test_a_base_url_that_is_no_http_url_is_refused_naming_it(replay_server, prov
         assert "remove the option to use that one." in run.error
 
 
+@pytest.mark.parametrize("provider", [*cases.ROOTED, "home_assistant"])
+def test_a_base_url_holding_a_login_is_refused_without_showing_it(replay_server, provider):
+    url = replay_server.url.replace("://", "://alice:pw-SECRET-77@")
+    run = refused(replay_server, provider, base_url=url)
+    assert "pw-SECRET-77" not in run.error + run.target
+    assert f"options.base_url {replay_server.url!r} holds a login (user:password@)" in run.error
+
+
 def test_an_austrian_sites_base_url_refusal_offers_the_austrian_root(replay_server):
     # It said "e.g. https://api.awattar.de, or remove the option to use that one": removing it
     # uses api.awattar.at for an AT site.
