@@ -14,7 +14,7 @@ from django.utils.module_loading import import_string
 
 from config.url_options import postgres_options_problem
 from enrich.numerals import decimal, whole
-from enrich.url_problems import beyond_address, header_problem, url_problem
+from enrich.url_problems import beyond_address, header_problem, login_problem, url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The longest durations the settings take, in seconds, and days kept: beyond them a timeout,
@@ -202,6 +202,8 @@ def url_map(name: str, *, default: str = "", example: str) -> dict[str, str]:
     if not isinstance(found, dict):
         raise ImproperlyConfigured(f"{name} must be a JSON object, e.g. {example}.")
     for key, value in found.items():
+        if said := login_problem(value, f"{name}: {key!r}:"):  # each provider's base_url
+            raise ImproperlyConfigured(f"{said}.")
         if problem := url_problem(value, ("http", "https")):
             raise ImproperlyConfigured(
                 f"{name}: {key!r} is {value!r}, not usable: {problem}. Give an http:// or "

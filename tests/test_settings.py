@@ -771,6 +771,13 @@ def test_a_login_in_a_url_that_has_its_own_variables_for_one_stops_the_start():
     assert "s3cret" not in stderr
     assert "the login is HA_TOKEN." in refused_start(HA_URL="http://u:s3cret@ha.local:8123")
     assert "as none is needed." in refused_start(GOOGLE_API_BASE="https://u:p@www.googleapis.com")
+    # The first start gives each provider its URL as options.base_url, which takes no login.
+    stderr = refused_start(PROVIDER_BASE_URLS='{"awattar": "http://u:s3cret@proxy:8080"}')
+    assert (
+        "ImproperlyConfigured: PROVIDER_BASE_URLS: 'awattar': 'http://proxy:8080' holds a "
+        "login (user:password@)"
+    ) in stderr
+    assert "s3cret" not in stderr
     relay = "https://enrich:s3cret@relay.example.org/hooks/enrich"
     taken = load_settings(show="settings.ALERT_WEBHOOK_URL", ALERT_WEBHOOK_URL=relay)
     assert taken.stdout.strip() == relay, taken.stderr
