@@ -36,17 +36,23 @@ def url_problem(raw: Any, schemes: tuple[str, ...]) -> str:
     return ""
 
 
+def without_login(raw: Any) -> Any:
+    """`raw` without the login (user:password@ before its host) when it is a URL holding one,
+    else `raw` itself."""
+    try:
+        netloc = urlsplit(raw).netloc if isinstance(raw, str) else ""
+    except ValueError:
+        return raw
+    return raw.replace(netloc, netloc.rpartition("@")[2], 1) if "@" in netloc else raw
+
+
 def login_problem(raw: Any, name: str) -> str:
     """What to say of `raw`, the URL `name` gives, when it holds a login (user:password@ before
     its host; "" when it holds none), shown without it: the URL stands in the log, a run's
     error and target and the API's sites, which any signed-in user reads, so none is taken."""
-    try:
-        netloc = urlsplit(raw).netloc if isinstance(raw, str) else ""
-    except ValueError:
+    shown = without_login(raw)
+    if shown == raw:
         return ""
-    if "@" not in netloc:
-        return ""
-    shown = raw.replace(netloc, netloc.rpartition("@")[2], 1)
     return (
         f"{name} {shown!r} holds a login (user:password@), which every log line, error and "
         "page naming the URL would show: give the address without it"

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from enrich.models import ProviderConfig, Site
+from enrich.url_problems import without_login
 
 
 class ProviderConfigSerializer(serializers.ModelSerializer):
@@ -19,6 +20,14 @@ class ProviderConfigSerializer(serializers.ModelSerializer):
             "options",
             "secret_stored",
         ]
+
+    def to_representation(self, instance):
+        shown = super().to_representation(instance)
+        # A URL with a login saved past the admin's refusal (or before it): shown without it.
+        options = shown.get("options")
+        if isinstance(options, dict):
+            shown["options"] = {name: without_login(v) for name, v in options.items()}
+        return shown
 
 
 class SiteSerializer(serializers.ModelSerializer):
