@@ -8,10 +8,15 @@ The key is shown once, to whoever adds the token in the admin, in the message af
 (`manage.py create_token` prints it instead). Its user is chosen on the add page and read-only
 on its change page: whoever knows a key could otherwise give the token to another user (a
 superuser) and act as that user. The search finds a token by its user's name, as DRF's does,
-not by its key: a search by the key's start would tell its characters one by one.
+not by its key: a search by the key's start would tell its characters one by one. So would a
+filter in a list's address (?key__startswith=3f, or ?auth_token__key__startswith=3f on the
+users' list): each is refused (400), as Django refuses one by a user's password.
 """
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models.constants import LOOKUP_SEP
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import Token, TokenProxy
 
@@ -39,6 +44,9 @@ class ApiTokenAdmin(TokenAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("user", "key_start")
 
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        return not _through(lookup, "key", "pk") and super().lookup_allowed(lookup, value, request)
+
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(
             request,
@@ -50,5 +58,17 @@ class ApiTokenAdmin(TokenAdmin):
         return super().response_add(request, obj, post_url_continue)
 
 
+class UserWithTokenAdmin(UserAdmin):
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        return not _through(lookup, "auth_token") and super().lookup_allowed(lookup, value, request)
+
+
+def _through(lookup: str, *names: str) -> bool:
+    """Whether a list's filter `lookup` starts with one of `names` (a token's key)."""
+    return lookup.split(LOOKUP_SEP, 1)[0] in names
+
+
 admin.site.unregister(TokenProxy)
 admin.site.register(TokenProxy, ApiTokenAdmin)
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserWithTokenAdmin)
