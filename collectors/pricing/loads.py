@@ -30,14 +30,18 @@ from enrich.models import is_zone_name
 
 
 def next_deadline(load: FlexibleLoad, now: datetime) -> datetime:
-    """The next local `deadline` at least `hours` after now, in UTC."""
+    """The next local `deadline` at least `hours` after now, in UTC: at most three days on.
+    After a short day the day after next's can be too near (a 24-hour load done by 00:00,
+    asked at 23:50 before a 23-hour day: that midnight is 23 h 10 min away)."""
     zone = ZoneInfo(load.site.timezone)
     today = now.astimezone(zone).date()
-    for days in range(3):
+    for days in range(4):
         moment = _reached(datetime.combine(today + timedelta(days=days), load.deadline), zone)
         if moment >= now + timedelta(hours=load.hours):
             return moment
-    raise ValueError(f"no deadline found for {load}")  # hours <= 24 always fit in 2 days
+    # hours <= 24 fit by then: a day lasts 22 to 26 hours (Troll's changes are of 2 hours), so
+    # that deadline is over 70 hours after today's, and now less than 26 hours after it
+    raise ValueError(f"no deadline found for {load}")
 
 
 def _reached(wall: datetime, zone: ZoneInfo) -> datetime:

@@ -7,8 +7,11 @@ morning's once three hours no longer fit), and the plan lies between now and it,
 stored prices, and is the cheapest run an exhaustive search over the payload finds (not the
 planner's code). The deadlines at any minute of the days around each change match a reading of
 the site's clock minute by minute: Berlin's, New York's, Sydney's, Lord Howe Island's 30-minute
-changes, and Santiago's and Beirut's at midnight (a day starting at 01:00, or an hour before
-midnight read twice)."""
+changes, Chatham's (+12:45) and St John's (-2:30), and Santiago's and Beirut's at midnight (a
+day starting at 01:00, or an hour before midnight read twice); for loads of up to 24 hours
+too, whose deadline after a short day can be three days on (a 24-hour load done by 00:00,
+asked at 23:50 before Lord Howe Island's 23.5-hour day: the midnight after next is 23 h 40 min
+away), as GET /api/plan/loads answers it."""
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -115,6 +118,8 @@ def first_readings(zone: ZoneInfo, wall: time, around: datetime) -> list[datetim
         ("Australia/Sydney", datetime(2026, 10, 3, 16, tzinfo=UTC)),  # 02:00 -> 03:00
         ("Australia/Lord_Howe", datetime(2026, 4, 4, 15, tzinfo=UTC)),  # 02:00 -> 01:30
         ("Australia/Lord_Howe", datetime(2026, 10, 3, 15, 30, tzinfo=UTC)),  # 02:00 -> 02:30
+        ("Pacific/Chatham", datetime(2026, 9, 26, 14, tzinfo=UTC)),  # 02:45 -> 03:45 (+12:45)
+        ("America/St_Johns", datetime(2026, 11, 1, 4, 30, tzinfo=UTC)),  # 02:00 -> 01:00 (-2:30)
         ("America/Santiago", datetime(2026, 4, 5, 3, tzinfo=UTC)),  # 00:00 -> 23:00 the day before
         ("America/Santiago", datetime(2026, 9, 6, 4, tzinfo=UTC)),  # 00:00 -> 01:00
         ("Asia/Beirut", datetime(2026, 3, 28, 22, tzinfo=UTC)),  # 00:00 -> 01:00
@@ -125,8 +130,27 @@ def test_a_deadline_around_a_clock_change_is_the_first_time_the_clock_reads_it(z
     site = Site(name="Home", latitude=0, longitude=0, timezone=zone)
     for wall in (time(7), time(3), time(2, 30), time(2, 15), time(1, 30), time(0), time(23, 30)):
         readings = first_readings(ZoneInfo(zone), wall, change)
-        for hours in (1, 3, 8):
+        for hours in (1, 3, 8, 24):  # 24: by midnight, asked late the evening before a short day
             load = FlexibleLoad(site=site, name="Boiler", hours=hours, deadline=wall)
             for now in (change + n * 7 * MINUTE for n in range(-180, 180)):
                 expected = min(m for m in readings if m >= now + timedelta(hours=hours))
                 assert next_deadline(load, now) == expected, (wall, hours, now)
+
+
+def test_a_day_long_load_asked_before_a_short_day_is_planned_for_the_deadline_after(
+    api, monkeypatch
+):
+    """Lord Howe Island, 3 October 2026 23:50 (+10:30); the 4th lasts 23.5 hours. A 24-hour
+    load done by 00:00 fits neither the 4th's midnight (10 minutes away) nor the 5th's (23 h
+    40 min): its deadline is the 6th's, 00:00 +11 (13:00 UTC on the 5th)."""
+    site = Site.objects.create(name="Lord Howe", latitude=-31.55, longitude=159.08,
+                               timezone="Australia/Lord_Howe")  # fmt: skip
+    FlexibleLoad.objects.create(site=site, name="Pool pump", hours=24, deadline=time(0))
+    now = datetime(2026, 10, 3, 13, 20, tzinfo=UTC)
+    assert now.astimezone(ZoneInfo("Australia/Lord_Howe")).isoformat() == (
+        "2026-10-03T23:50:00+10:30")  # fmt: skip
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    answer = api.get("/api/plan/loads")
+    assert answer.status_code == 200, answer.content[:300]
+    [load] = answer.json()["loads"]
+    assert load["before"] == "2026-10-05T13:00:00+00:00"
