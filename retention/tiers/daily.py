@@ -28,7 +28,7 @@ from retention.models import Entity, TierChunk
 from retention.tiers import density
 from retention.tiers import reads as tier_reads
 from retention.tiers.aggregate import compose
-from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
+from retention.tiers.chunks import DayTier, deleted_days, find_chunk, set_chunk, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.pending import HeldDays
 from retention.tiers.row_units import in_units_of_now, units_of_now
@@ -81,7 +81,32 @@ class DailyTier(DayTier):
             if not candidates:
                 return []
             start = min(candidates)
-        return self.days_left(start)
+        return self._hourly_done(self.days_left(start))
+
+    def _hourly_done(self, days: list[date]) -> list[date]:
+        """`days` up to the first whose raw -> hourly step is not done (its hourly chunk not
+        "deleted"), which the run notes in `waiting`: composed before, such a day would find
+        its hourly rows missing or partial and be marked done, and the rows the hourly run
+        writes later would stay in enrich_hourly, never composed. Days before the hourly
+        tier's first chunk hold no raw data to wait for. The run stops there rather than skip
+        the day: the days are composed in order."""
+        if not days:
+            return days
+        hourly = TierChunk.Tier.HOURLY
+        first = TierChunk.objects.filter(tier=hourly).order_by("day").values_list("day").first()
+        done = set(deleted_days(hourly, days[0], days[-1] + DAY))
+        for n, day in enumerate(days):
+            if (first is not None and day < first[0]) or day in done:
+                continue
+            chunk = find_chunk(hourly, day)
+            state = f"its chunk: {chunk.get_state_display()}" if chunk else "not started"
+            self.outcome.waiting.append(
+                f"days from {day} wait for the raw -> hourly run, which has not done {day} yet "
+                f"({state}): a later run composes them once it has, so no hourly row is left "
+                "behind"
+            )
+            return days[:n]
+        return days
 
     def _first_hourly_day(self) -> date | None:
         query = (
