@@ -59,6 +59,7 @@ class DailyTier(DayTier):
     def __init__(self, start: date | None, end: date | None, now: datetime) -> None:
         super().__init__(start, end, daily_horizon(now))
         # Verified days, deleted together when the next one has the same entities.
+        self.again: set[date] = set()  # days composed again (`_stranded`)
         self.held = HeldDays(lambda held, item: item.pending.keys() == held[0].pending.keys(),
                              self._delete)  # fmt: skip
 
@@ -81,7 +82,22 @@ class DailyTier(DayTier):
             if not candidates:
                 return []
             start = min(candidates)
-        return self._hourly_done(self.days_left(start))
+        self.again = set(self._stranded(start)) if hourly_tier else set()
+        return self._hourly_done(sorted({*self.days_left(start), *self.again}))
+
+    def _stranded(self, start: date) -> list[date]:
+        """Days from `start` marked done with nothing composed whose hourly rows came after
+        (their hourly step was behind when an earlier run took them): composed again, in
+        order with the rest. Only a day without any daily row, so nothing composed is lost."""
+        empty = TierChunk.objects.filter(tier=self.tier, state=TierChunk.State.DELETED)
+        days = set(
+            empty.filter(entities=0, day__gte=start, day__lt=self.end).values_list("day", flat=True)
+        )
+        if not days:
+            return []
+        span = (utc_midnight(min(days)), utc_midnight(max(days)) + DAY)
+        held = _days_holding(HOURLY_RP, *span) - _days_holding(DAILY_RP, *span)
+        return sorted(days & held)
 
     def _hourly_done(self, days: list[date]) -> list[date]:
         """`days` up to the first whose raw -> hourly step is not done (its hourly chunk not
@@ -120,10 +136,11 @@ class DailyTier(DayTier):
 
     def process_day(self, day: date, lock: RunLock) -> None:
         chunk = find_chunk(self.tier, day)
-        if chunk is not None and chunk.state == TierChunk.State.DELETED:
+        again = day in self.again  # marked done with nothing composed, its hourly rows came after
+        if chunk is not None and chunk.state == TierChunk.State.DELETED and not again:
             return
         start = utc_midnight(day)
-        if chunk is None or chunk.state == TierChunk.State.WRITTEN:
+        if chunk is None or chunk.state == TierChunk.State.WRITTEN or again:
             hourly = read_rows(HOURLY_RP, start, start + DAY)
             density.add_kept_days(day, hourly, HourlyTier(None, None, utc_midnight(day)))
             units = _in_units_of_now(hourly)
@@ -227,6 +244,18 @@ class DailyTier(DayTier):
                     f"{entity_id}: the hourly rows of {day} hold {energy} kWh, the daily row "
                     f"{row.energy} kWh; no hourly row was deleted."
                 )
+
+
+def _days_holding(rp: str, start: datetime, end: datetime) -> set[date]:
+    """The UTC days in [start, end) that hold a row of the tier `rp`."""
+    query = (
+        f'SELECT COUNT("sample_count") FROM {quote_ident(settings.TIER_DATABASE)}.'
+        f"{quote_ident(rp)}.{quote_ident(MEASUREMENT)} WHERE time >= $start AND time < $end "
+        "GROUP BY time(1d) fill(none)"
+    )
+    params = {"start": start, "end": end}
+    with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
+        return {utc_date(row.time) for row in rows if any(row.values.values())}
 
 
 def _pending_rows(pending: dict[str, dict], start: datetime) -> list[TierRow]:
