@@ -109,18 +109,26 @@ def save(
 ) -> None:
     """Keep the keys a run gave ({scope: {key: owner}}); a key someone holds already stays his.
     `handed` ({scope: Keys.handed}): keys that passed to their owner's new form; a key whose
-    row names someone else by now (another run handed it first) stays as it is."""
+    row names someone else by now (another run handed it first) stays as it is. A site deleted
+    (in the admin) while its run or publication gave them keeps none: nothing is saved."""
+    from django.db import transaction
+
     from collectors.models import CircuitKey
+    from enrich.models import Site
 
     rows = [
         CircuitKey(site_id=site_id, scope=scope, key=key, owner=who)
         for scope, keys in given.items()
         for key, who in keys.items()
     ]
-    if rows:
+    if not rows and not any((handed or {}).values()):
+        return
+    with transaction.atomic():  # the site row held: its deletion waits for these rows
+        if not Site.objects.select_for_update(no_key=True).filter(pk=site_id).exists():
+            return
         CircuitKey.objects.bulk_create(rows, ignore_conflicts=True)
-    for scope, keys in (handed or {}).items():
-        for key, (before, now) in keys.items():
-            CircuitKey.objects.filter(site_id=site_id, scope=scope, key=key, owner=before).update(
-                owner=now
-            )
+        for scope, keys in (handed or {}).items():
+            for key, (before, now) in keys.items():
+                CircuitKey.objects.filter(
+                    site_id=site_id, scope=scope, key=key, owner=before
+                ).update(owner=now)

@@ -318,6 +318,12 @@ def _fetch_and_write(
     with spend.counted():
         result: FetchResult = adapter.fetch(target, creds, window)
     spend.settle(result)
+    if _sharing().deleted_meanwhile(config, target.key):  # in the admin, while it fetched
+        said = (f"provider config {config.pk} (site {config.site.name}) was deleted during the "
+                f"run: its answer ({counted(len(result.readings), 'point')}) is not written")  # fmt: skip
+        logger.warning("collect: %s/%s %s: %s", config.source, config.provider, target.key, said)
+        served = describe_last_good(cache.last_good(config.source, config.provider, target.key))
+        return Outcome("failed", served=served, error=said)
     circuit_keys.save(config.site_id, result.kept)  # before the write: no point under a key lost
     notes, status = [window.history_skipped, *result.notes], "ok"
     if result.history_error is not None:

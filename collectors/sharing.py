@@ -75,6 +75,13 @@ def sharing(config: ProviderConfig, key: str) -> list[int]:
     ]
 
 
+def deleted_meanwhile(config: ProviderConfig, key: str) -> bool:
+    """Whether `config` (or its site) was deleted during its run, and no other collectable
+    config shares its target `key`: then its answer is for no one and is not written."""
+    gone = not ProviderConfig.objects.filter(pk=config.pk).exists()
+    return gone and not sharing(config, key)
+
+
 def others_options(config: ProviderConfig, key: str) -> list[Mapping[str, Any]]:
     """The options of the other collectable configs whose target is `key`."""
     ids = sharing(config, key)
