@@ -41,6 +41,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from enrich.errors import Transient
@@ -343,10 +344,15 @@ def _archive_object(
             report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
             return True
         renew()
-        report.records_deleted += _delete_source(obj, rows, ts)
-    faults.point("archive.after_delete")
-    obj.source_deleted = timezone.now()
-    obj.save(update_fields=["source_deleted"])
+        with transaction.atomic():  # the row held: the admin's delete of it waits for the end
+            if not ArchiveObject.objects.select_for_update().filter(pk=obj.pk).exists():
+                why = "its row was deleted (in the admin) meanwhile; the next run archives them"
+                report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
+                return True
+            report.records_deleted += _delete_source(obj, rows, ts)
+            faults.point("archive.after_delete")
+            obj.source_deleted = timezone.now()
+            obj.save(update_fields=["source_deleted"])
     return True
 
 
