@@ -240,15 +240,17 @@ class ProviderConfig(models.Model):
 
     def save_session(self, data: dict) -> None:
         """Save a login session ({}: remove it). A session is not saved once the config's
-        secrets were cleared since it was read: a fetch running while a user clears them
-        must not store that account's login again."""
+        secrets were cleared (or it was deleted) since it was read: a fetch running while a
+        user clears them must not store that account's login again."""
         self.session = json.dumps(dict(data), sort_keys=True) if data else ""
         self.updated = timezone.now()
         rows = ProviderConfig.objects.filter(pk=self.pk)
         if data:
             rows = rows.exclude(api_key="", password="")
         if not rows.update(session=self.session, updated=self.updated):
-            logger.info("%s: its secrets were cleared; the login session is not saved", self)
+            there = ProviderConfig.objects.filter(pk=self.pk).exists()
+            why = "its secrets were cleared" if there else "it was deleted"  # in the admin
+            logger.info("%s: %s; the login session is not saved", self, why)
 
 
 class OAuthConnection(models.Model):

@@ -17,8 +17,10 @@ from tests.collectors.scenarios_smart_meter import (
     EMPORIA_NOW,
     MINUTE_USAGE,
     answer_app_api,
+    cognito_answers,
     emporia_config,
     emporia_routes,
+    emporia_routes_without_login,
 )
 from tests.support.isolation import own_storage
 
@@ -34,13 +36,20 @@ def isolated(settings):
         registry.adapter_for.cache_clear()
 
 
-def collect_deleting(replay_server, config, delete) -> pipeline.Outcome:
-    """Run `config`'s collection; `delete` is called once the meter's usage was asked for,
-    before it is answered."""
+def collect_deleting(replay_server, config, delete, login=False) -> pipeline.Outcome:
+    """Run `config`'s collection; `delete` is called once the meter's usage (with `login`: the
+    login's tokens) was asked for, before it is answered."""
     held, done = threading.Event(), {}
-    answer_app_api(replay_server, MINUTE_USAGE, json=replay_server.load_fixture(
-        "emporia/usage_1min.json"), held=held)  # fmt: skip
-    emporia_routes(replay_server)
+    if login:
+        cognito_answers(replay_server, "challenge", times=1)
+        cognito_answers(replay_server, "tokens", times=1, held=held)
+        emporia_routes_without_login(replay_server)
+        asked = 2, "POST", "/cognito/"
+    else:
+        answer_app_api(replay_server, MINUTE_USAGE, json=replay_server.load_fixture(
+            "emporia/usage_1min.json"), held=held)  # fmt: skip
+        emporia_routes(replay_server)
+        asked = 1, "GET", "/AppAPI"
 
     def run() -> None:
         try:
@@ -53,8 +62,8 @@ def collect_deleting(replay_server, config, delete) -> pipeline.Outcome:
     worker = threading.Thread(target=run)
     worker.start()
     deadline = time.monotonic() + 20
-    while not replay_server.calls("GET", "/AppAPI"):
-        assert time.monotonic() < deadline, "the run never asked for the usage"
+    while len(replay_server.calls(*asked[1:])) < asked[0]:
+        assert time.monotonic() < deadline, f"the run never asked {asked}"
         time.sleep(0.02)
     delete()
     held.set()
@@ -100,6 +109,26 @@ def test_a_run_whose_site_or_config_is_deleted_writes_nothing_and_says_so(
     emporia_routes(replay_server)
     assert pipeline.collect(config, now=EMPORIA_NOW).points_written == 15
     assert points(isolated, settings) > 0
+
+
+def test_a_login_renewed_for_a_deleted_config_is_not_saved_and_the_log_says_why(
+    isolated, settings, replay_server, caplog
+):
+    config = ProviderConfig.objects.select_related("site").get(pk=emporia_config(replay_server).pk)
+    gone = ProviderConfig.objects.filter(pk=config.pk).delete
+
+    with caplog.at_level(logging.INFO):
+        outcome = collect_deleting(replay_server, config, gone, login=True)
+
+    assert outcome.status == "failed" and outcome.points_written == 0
+    assert not ProviderConfig.objects.exists()
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name != "enrich.http"]
+    # Before: "its secrets were cleared; the login session is not saved".
+    assert lines == [
+        ("INFO", f"{config}: it was deleted; the login session is not saved"),
+        ("WARNING", f"collect: smart_meter/emporia_vue vue.owner@example.com: provider config "
+                    f"{config.pk} (site Vue home) {GONE}"),
+    ]  # fmt: skip
 
 
 def test_a_config_sharing_the_target_keeps_the_answer(isolated, settings, replay_server):
