@@ -5,10 +5,8 @@ what is gone; a config sharing its target keeps the answer."""
 
 import logging
 import threading
-import time
 
 import pytest
-from django.db import connection
 
 from collectors import circuit_keys, pipeline, registry
 from collectors.models import CircuitKey, CollectorRun
@@ -22,6 +20,7 @@ from tests.collectors.scenarios_smart_meter import (
     emporia_routes,
     emporia_routes_without_login,
 )
+from tests.support.held_run import run_holding
 from tests.support.isolation import own_storage
 
 pytestmark = [pytest.mark.influxdb, pytest.mark.django_db(transaction=True)]
@@ -39,7 +38,7 @@ def isolated(settings):
 def collect_deleting(replay_server, config, delete, login=False) -> pipeline.Outcome:
     """Run `config`'s collection; `delete` is called once the meter's usage (with `login`: the
     login's tokens) was asked for, before it is answered."""
-    held, done = threading.Event(), {}
+    held = threading.Event()
     if login:
         cognito_answers(replay_server, "challenge", times=1)
         cognito_answers(replay_server, "tokens", times=1, held=held)
@@ -50,26 +49,10 @@ def collect_deleting(replay_server, config, delete, login=False) -> pipeline.Out
             "emporia/usage_1min.json"), held=held)  # fmt: skip
         emporia_routes(replay_server)
         asked = 1, "GET", "/AppAPI"
-
-    def run() -> None:
-        try:
-            done["outcome"] = pipeline.collect(config, now=EMPORIA_NOW)
-        except Exception as exc:
-            done["raised"] = exc
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline = time.monotonic() + 20
-    while len(replay_server.calls(*asked[1:])) < asked[0]:
-        assert time.monotonic() < deadline, f"the run never asked {asked}"
-        time.sleep(0.02)
-    delete()
-    held.set()
-    worker.join(30)
-    assert "raised" not in done, done.get("raised")
-    return done["outcome"]
+    return run_holding(
+        lambda: pipeline.collect(config, now=EMPORIA_NOW),
+        lambda: len(replay_server.calls(*asked[1:])) >= asked[0], delete, held,
+    )  # fmt: skip
 
 
 def points(ts, settings) -> int:

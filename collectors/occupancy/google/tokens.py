@@ -126,7 +126,10 @@ def _save_unless_reconnected(
             for name, value in fields.items():
                 setattr(connection, name, value)
             connection.save(update_fields=[*fields, "updated"])
-    if connection is None:
+    if connection is None and not ProviderConfig.objects.filter(pk=config.pk).exists():
+        logger.info("oauth: Google Calendar for site %s was deleted during %s; the access "
+                    "token renewed then is not saved", config.site, during)  # fmt: skip
+    elif connection is None:
         logger.info(
             "oauth: Google Calendar for site %s was reconnected during %s; the access token "
             "renewed then is not saved, the new connection's tokens are used",
