@@ -47,6 +47,8 @@ def keyed_rows(source: str, provider: str | None = None) -> Iterator[tuple[int, 
             key = _target_key(source, provider_, *row)
             if key is None:
                 key = pipeline.target_for(whole(config_id)).key
+        except ProviderConfig.DoesNotExist:
+            continue  # deleted (in the admin) since the rows were read
         except (ConfigError, UnknownProvider) as exc:
             yield config_id, provider_, exc
             continue

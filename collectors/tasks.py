@@ -36,20 +36,28 @@ def configs_by_target(
     """One provider config per (provider, target key): the first enabled one wins (the fetch
     asks for what the others sharing its target ask for too: collectors.sharing). A config
     that cannot be collected is skipped, and with `record_failures` logged and recorded as a
-    failed run."""
-    chosen: dict[tuple[str, str], int] = {}
+    failed run. A config deleted (in the admin) since its row was read is passed over: the
+    next one sharing its target is taken."""
+    chosen: dict[tuple[str, str], list[int]] = {}
     for config_id, provider, key in sharing.keyed_rows(source):
         if isinstance(key, Exception):
             # One badly configured site must not stop the others.
             if not record_failures:
                 continue
-            config = sharing.whole(config_id)
+            try:
+                config = sharing.whole(config_id)
+            except ProviderConfig.DoesNotExist:
+                continue
             logger.error("dispatch: %s cannot be collected: %s", config, key)
             record_failure(config, str(key), "nothing (configuration error)")
             continue
-        chosen.setdefault((provider, key), config_id)
-    configs = ProviderConfig.objects.select_related("site").in_bulk(list(chosen.values()))
-    return {target: configs[config_id] for target, config_id in chosen.items()}
+        chosen.setdefault((provider, key), []).append(config_id)
+    rows = ProviderConfig.objects.select_related("site")
+    configs = rows.in_bulk([ids[0] for ids in chosen.values()])
+    if gone := [ids for ids in chosen.values() if ids[0] not in configs]:
+        configs |= rows.in_bulk([config_id for ids in gone for config_id in ids[1:]])
+    found = {target: next((i for i in ids if i in configs), None) for target, ids in chosen.items()}
+    return {target: configs[config_id] for target, config_id in found.items() if config_id}
 
 
 # What a failed run says when the pipeline did not end it: the worker log has the traceback.
