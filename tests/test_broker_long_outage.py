@@ -5,23 +5,24 @@ Home Assistant host rebooted or upgraded for an hour leaves no worker dead. With
 default the worker gave up: after its last retry it logged a CRITICAL and exited (code 1), so
 no task sent once Redis was back was run."""
 
+import re
 import time
 
 import pytest
 from celery import Celery
 
 from tests.support.redis_server import OwnRedis
+from tests.support.short_retries_app import RETRIES
 from tests.support.worker import celery_worker, logged, stop, until
 
 # The worker's database is the test database (tests.support.worker).
 pytestmark = pytest.mark.django_db(transaction=True)
-# Longer than the short retries (2 s, then 4 s, apart) last.
-OUTAGE_SECONDS = 10
 
 
 def _outlasting_the_retries(worker_env: dict[str, str]) -> tuple[object, int | None, str]:
     """A worker whose broker, results and Redis are a redis-server of the test's own, stopped
-    for OUTAGE_SECONDS once the worker consumes, then started again (empty); a task sent then:
+    once the worker consumes until the outage outlasted the short retries (the worker exited,
+    or said it tries again past RETRIES), then started again (empty); a task sent then:
     its answer (None when it was not run within 30 s), the worker's exit code (None while it
     runs) and its log."""
     redis = OwnRedis()
@@ -34,7 +35,7 @@ def _outlasting_the_retries(worker_env: dict[str, str]) -> tuple[object, int | N
         with celery_worker("long-outage", app="tests.support.short_retries_app", **env) as worker:
             until(lambda: "ready." in _log(worker), worker)
             redis.stop()
-            time.sleep(OUTAGE_SECONDS)
+            until(lambda: worker.poll() is not None or _retries(_log(worker)) > RETRIES)
             redis.start()
             sent = sender.send_task("celery.accumulate", args=[42], queue="default")
             answer = _answer(sender, sent.id, worker)
@@ -56,6 +57,12 @@ def _answer(sender: Celery, task_id: str, worker, seconds: float = 30):
             return None
         time.sleep(0.2)
     return meta["result"]
+
+
+def _retries(log: str) -> int:
+    """The most retries of its broker connection the worker's `log` counts ("Trying again in
+    4.00 seconds... (2/None)")."""
+    return max(map(int, re.findall(r"Trying again .*\((\d+)/", log)), default=0)
 
 
 def _log(worker) -> str:
