@@ -16,7 +16,8 @@ page, or the list after "Delete selected", says why (`kept_because`):
   and a downsample run that deleted raw points (the stats page counts them). Other finished
   runs are history only: they may go.
 - an alert whose incident the alert check would raise again, and send to the
-  webhook again: a run's within the check's window (7 days), a condition's until it is over.
+  webhook again: a run's within the check's window (7 days), a condition's until it is over
+  (not a lost tier policy's: nothing raises it again; deleting it acknowledges the loss).
 """
 
 from django.contrib import admin
@@ -104,7 +105,7 @@ class AlertAdmin(RecordAdmin):
 
     def kept_because(self, alert: Alert) -> str:
         if alert.run is None:
-            if alert.cleared is None:
+            if alert.cleared is None and alert.kind != Alert.Kind.TIER_POLICY_LOST:
                 cleared = CONDITION_CLEARED.get(alert.kind)
                 kept = RAISED_AGAIN + (f" It is cleared {cleared}." if cleared else "")
                 return kept.format(check=RAISED_BY.get(alert.kind) or alert_check())

@@ -361,7 +361,8 @@ class Alert(models.Model):
     (no run): entities gone from Home Assistant still counted in the views, a tier's retention
     policy too short for the step that takes its data on (failed nightly runs, its beat entry
     disabled, no archive target: retention.tiers.slack), tiered entities the raw -> hourly run
-    leaves out; open until `cleared`."""
+    leaves out, a tier's retention policy dropped with its rows (created again by a tier run);
+    open until `cleared`."""
 
     class Kind(models.TextChoices):
         FAILED = "failed", "operation failed"
@@ -371,6 +372,7 @@ class Alert(models.Model):
         HOURLY_POLICY_SHORT = "hourly_policy_short", "hourly retention policy too short for paused runs"  # fmt: skip
         DAILY_POLICY_SHORT = "daily_policy_short", "daily retention policy too short for a paused or unset archive"  # fmt: skip
         ENTITIES_LEFT_OUT = "entities_left_out", "tiered entities left out, their points kept raw"  # fmt: skip
+        TIER_POLICY_LOST = "tier_policy_lost", "tier retention policy dropped, its rows lost"
 
     run = models.ForeignKey(
         RetentionRun, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True

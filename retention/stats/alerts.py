@@ -20,6 +20,7 @@ Assistant still counted in the views (retention.entities.gone), a tier's retenti
 drops data before its next step takes it (`conditions.sync_slack`). The check opens one
 (delivered as above), keeps its message current, and sets `cleared` once it is over; the
 raw -> hourly runs do so for the tiered entities they leave out (`conditions.sync_left_out`),
+and a tier run opens one for a tier policy it created again (`conditions.note_created_again`),
 delivered by the next check.
 
 `notify_run_finished(run)` does the same for one run right after it was recorded; modules
@@ -66,6 +67,7 @@ CONDITION_OPERATION = {
     Alert.Kind.HOURLY_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_DAILY,
     Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE,
     Alert.Kind.ENTITIES_LEFT_OUT: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+    Alert.Kind.TIER_POLICY_LOST: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
 }
 CONDITION_OPERATION_LABEL = {
     Alert.Kind.GONE_FROM_HA: "entity discovery",
@@ -73,6 +75,7 @@ CONDITION_OPERATION_LABEL = {
     Alert.Kind.HOURLY_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_DAILY.label,
     Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE.label,
     Alert.Kind.ENTITIES_LEFT_OUT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
+    Alert.Kind.TIER_POLICY_LOST: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
 }
 # Finished runs older than this are history, not news (e.g. on the first check after an
 # upgrade); a run still running is checked however long ago it started.

@@ -7,7 +7,9 @@ concurrent checkers open it. Conditions: entities gone from Home Assistant still
 the views (retention.entities.gone), a tier's retention policy that drops data before the
 step after it takes it: the raw policy leaving little slack for failed nightly runs, any
 policy with a duration while its step cannot run (retention.tiers.slack); tiered entities the
-raw -> hourly run leaves out, their points kept raw (`sync_left_out`).
+raw -> hourly run leaves out, their points kept raw (`sync_left_out`); a tier's retention
+policy a real tier run created again after an earlier one had created it (`note_created_again`:
+dropped, its rows lost), which no check clears.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from enrich.influx import TimeseriesError
 from enrich.wording import counted
 from retention.models import Alert, RetentionRun
+from retention.schema import DAILY_RP, HOURLY_RP
+from retention.stats.sizes import TIER_RUNS, tier_database_created
 from retention.tiers.slack import STEPS, Step, check_slack
 
 logger = logging.getLogger("retention.stats.alerts")
@@ -96,3 +101,48 @@ def sync_left_out(run: RetentionRun, left_out: dict[str, str], all_read: bool) -
         f"the run's details.waiting (admin, retention run {run.pk})."
     )
     return sync(Alert.Kind.ENTITIES_LEFT_OUT, message if notes else "", datetime.now(UTC))
+
+
+CREATED_AGAIN = "policies_created_again"  # the run's details: policy -> what was lost
+TIER_ROWS = {HOURLY_RP: "hourly", DAILY_RP: "daily"}
+
+
+def note_created_again(run: RetentionRun, created: list[str]) -> None:
+    """The tier policies `created` by the real tier `run` (`ensure_tiers`) that an earlier real
+    tier run had created (`tier_database_created`): dropped since, and their rows with them. Each
+    is said in the run's `details.policies_created_again`, logged at WARNING, and added to the
+    open `tier_policy_lost` alert (opened if none is; the next check delivers it). The stats'
+    savings name the run (retention.stats.measure). The alert stays open until it is deleted in
+    the admin: nothing brings the rows back."""
+    if not created or not tier_database_created():
+        return
+    database = settings.TIER_DATABASE
+    found = (
+        RetentionRun.objects.filter(TIER_RUNS, storage_before_bytes__isnull=False)
+        .exclude(pk=run.pk)
+        .order_by("-started", "-pk")
+        .first()
+    )
+    since = "enrich cannot tell when it was dropped" + (
+        f": after the {found.get_operation_display()} run {found.pk}, started "
+        f"{found.started:%Y-%m-%d %H:%M} UTC, the last tier run that found it"
+        if found
+        else ""
+    )
+    said = {
+        name: (
+            f"The {run.get_operation_display()} run {run.pk} created the retention policy "
+            f"{name!r} in database {database!r} (TIER_DATABASE) again, empty, which a tier run "
+            f"had created before: it was dropped (DROP RETENTION POLICY), and the "
+            f"{TIER_ROWS.get(name, name)} rows it held were lost with it, or TIER_DATABASE names "
+            f"another database since; {since}. From this run on storage_saved_gb counts the lost "
+            "rows as saved."
+        )
+        for name in created
+    }
+    run.details = {**run.details, CREATED_AGAIN: said}
+    logger.warning("%s run: %s", run.get_operation_display(), " ".join(said.values()))
+    opened = Alert.objects.filter(kind=Alert.Kind.TIER_POLICY_LOST, run__isnull=True,
+                                  cleared__isnull=True).first()  # fmt: skip
+    message = " ".join([*([opened.message] if opened else []), *said.values()])
+    sync(Alert.Kind.TIER_POLICY_LOST, message, datetime.now(UTC))

@@ -21,6 +21,8 @@ Formulas (bytes exact; GB = 2^30 bytes, the unit AWS bills "GB-month" in):
     annual_savings  = storage_saved_GB × STORAGE_PRICE_DB_GB_MONTH × 12
                       − archive_GB × STORAGE_PRICE_ARCHIVE_GB_MONTH × 12
 A figure that cannot be measured is `{"value": null, "reason": ...}`, never 0 or a guess.
+Once a tier run created a dropped tier policy again, empty (its rows lost with it), the savings
+count those rows as saved: they carry a `note` naming the run (`lost_rows_note`).
 
 The last runs are shown as `retention.stats.history` shows runs, the open alerts as
 `retention.stats.alerts` shows them; `retention.stats.metrics` writes these figures daily.
@@ -42,6 +44,7 @@ from enrich.influx import TimeseriesError
 from retention.models import ArchiveObject, RetentionRun
 from retention.stats.alerts import alert_summary, open_alerts
 from retention.stats.archived import ArchiveSize, measure_archive
+from retention.stats.conditions import CREATED_AGAIN
 from retention.stats.history import iso, last_run
 from retention.stats.points import PointCount, count_raw_points
 from retention.stats.sizes import TierSize, measure_tiers, tier_sizes
@@ -150,6 +153,7 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
     stats["raw_bytes_per_point"] = per_point
     saved = _storage_saved(tiers, per_point, removed)
     stats.update(saved)
+    lost = lost_rows_note()
 
     if stats["storage_saved_gb"]["value"] is None:
         stats["annual_cost_savings"] = _unknown(
@@ -172,11 +176,33 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
             "db_price_per_gb_month": price_db,
             "archive_price_per_gb_month": price_archive,
         }
+    for figure in ("storage_saved_gb", "reduction_percentage", "annual_cost_savings"):
+        if lost and stats[figure]["value"] is not None:  # computed from the lost rows too
+            stats[figure]["note"] = lost
 
     for name, operation in LAST_RUNS.items():
         stats[name] = last_run(operation)
     stats["open_alerts"] = [alert_summary(a) for a in open_alerts()]
     return stats
+
+
+def lost_rows_note() -> str:
+    """What the savings count as saved since a real tier run created a dropped tier policy
+    again (its `details.policies_created_again`, retention.stats.conditions): the rows the
+    policy lost with it ("" when no run did)."""
+    runs = RetentionRun.objects.filter(REAL_RUN, details__has_key=CREATED_AGAIN)
+    said = [
+        f"the {run.get_operation_display()} run {run.pk} (started {run.started:%Y-%m-%d %H:%M} "
+        f"UTC) created {' and '.join(map(repr, run.details[CREATED_AGAIN]))} again"
+        for run in runs.order_by("started", "pk")
+    ]
+    if not said:
+        return ""
+    return (
+        f"Since {'; since '.join(said)}, after it was dropped (DROP RETENTION POLICY) with its "
+        "rows, the savings include those lost rows, counted as saved: enrich cannot tell how "
+        "many bytes they held (the run's details.policies_created_again)"
+    )
 
 
 def _archive_figure(archive: ArchiveSize) -> dict[str, Any]:

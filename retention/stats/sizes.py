@@ -8,12 +8,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 
 from enrich.influx import get_timeseries
 from retention.models import RetentionRun
 from retention.schema import DAILY_RP, HOURLY_RP
 
 TIER_RPS = (HOURLY_RP, DAILY_RP)
+TIER_RUNS = Q(operation__in=(RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+                             RetentionRun.Operation.DOWNSAMPLE_DAILY))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,7 @@ def _not_created_yet(tier: str, exists: bool, tiers_created: bool) -> bool:
 def tier_database_created() -> bool:
     """Whether a real tier run got as far as creating TIER_DATABASE (`ensure_tiers`, just
     before it measures `storage_before_bytes`)."""
-    return RetentionRun.objects.filter(
-        operation__in=(
-            RetentionRun.Operation.DOWNSAMPLE_HOURLY,
-            RetentionRun.Operation.DOWNSAMPLE_DAILY,
-        ),
-        storage_before_bytes__isnull=False,
-    ).exists()
+    return RetentionRun.objects.filter(TIER_RUNS, storage_before_bytes__isnull=False).exists()
 
 
 def measure_tiers() -> dict[str, TierSize]:

@@ -197,7 +197,8 @@ def _run(
                 run.status = RetentionRun.Status.SKIPPED
                 run.details = {**run.details, "reason": held}
                 return run
-            ensure_tiers()
+            # A policy an earlier run created, dropped since: its loss recorded and alerted
+            conditions.note_created_again(run, ensure_tiers())
             if run.storage_before_bytes is None:  # else measured by an earlier attempt of the run
                 run.storage_before_bytes = storage_bytes()
             shards = settle.shard_sizes()

@@ -242,15 +242,17 @@ def lengthen(name: str, days: float) -> str:
     return f"Set its duration to {infinite(name)} or to at least {math.ceil(days)}d"
 
 
-def ensure_tiers() -> None:
+def ensure_tiers() -> list[str]:
     """Create enrich_hourly and enrich_daily (INF, never the default) where missing, with
-    shard groups sized to their data (`tier_layout`); give existing ones those shard groups."""
+    shard groups sized to their data (`tier_layout`); give existing ones those shard groups.
+    Returns the names of the policies it created ([] when none was missing)."""
     ts = get_timeseries()
     database = settings.TIER_DATABASE
     existing = policies_of(database) or {}
     wanted = tier_policies()
+    created = [tier.name for tier in wanted if tier.name not in existing]
     if all(_same_shards(existing.get(tier.name), tier) for tier in wanted):
-        return
+        return created
     # Other existing policies are passed as they are, which leaves them (and the default) alone.
     ours = {tier.name for tier in wanted}
     others = [policy for name, policy in existing.items() if name not in ours]
@@ -270,6 +272,7 @@ def ensure_tiers() -> None:
             )
         )
     ts.create_database(database, tiers=[*others, *kept])
+    return created
 
 
 def _same_shards(have: RetentionTier | None, wanted: RetentionTier) -> bool:
