@@ -56,6 +56,7 @@ from retention.archive.lock import LOCK_SECONDS, archive_lock, archive_lock_hold
 from retention.archive.reader import count_rows
 from retention.archive.run import Progress, write_metadata_point
 from retention.archive.store import (
+    PREFIX,
     ArchiveStorage,
     ObjectInfo,
     StorageError,
@@ -71,8 +72,6 @@ from retention.models import ArchiveObject
 from retention.timeutil import utc_date
 
 logger = logging.getLogger(__name__)
-
-PREFIX = "archives/"
 
 
 class Refused(Exception):

@@ -11,7 +11,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from retention.archive.store import ArchiveStorage, LifecycleStatus, ObjectInfo, StorageRefused
+from retention.archive.store import (
+    PREFIX,
+    ArchiveStorage,
+    LifecycleStatus,
+    ObjectInfo,
+    StorageRefused,
+)
 
 
 def write_whole(path: Path, data: bytes, mode: int | None = None) -> None:
@@ -116,7 +122,7 @@ class LocalStorage(ArchiveStorage):
                     infos.append(info)
         return infos
 
-    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
+    def check_lifecycle(self, prefix: str = PREFIX, years: int = 5) -> LifecycleStatus:
         return LifecycleStatus(
             False,
             False,

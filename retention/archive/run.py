@@ -69,7 +69,7 @@ from retention.archive.reader import (
     read_complete_rows,
 )
 from retention.archive.recorded import recorded_run, write_metadata_point
-from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
+from retention.archive.store import PREFIX, ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.unindexed import ArchiveListing, check_unindexed, unindexed_ahead
 from retention.archive.verify import checked_rows, holds, verify_object
@@ -206,7 +206,7 @@ def run_archive(
 
 def _lifecycle(storage: ArchiveStorage) -> str:
     try:
-        status = storage.check_lifecycle("archives/", settings.ARCHIVE_RETENTION_YEARS)
+        status = storage.check_lifecycle(PREFIX, settings.ARCHIVE_RETENTION_YEARS)
     except StorageError as exc:
         return f"could not read lifecycle rules: {exc}"
     if status.versions_kept:

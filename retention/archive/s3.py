@@ -21,6 +21,7 @@ from typing import Any
 
 from enrich.deadline import NoAnswer, missed, wait_at_most
 from retention.archive.store import (
+    PREFIX,
     ArchiveStorage,
     LifecycleStatus,
     ObjectInfo,
@@ -260,7 +261,7 @@ class S3Storage(ArchiveStorage):
                 return objects
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
-    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
+    def check_lifecycle(self, prefix: str = PREFIX, years: int = 5) -> LifecycleStatus:
         answer = self._call(
             "reading the bucket's lifecycle rules",
             "get_bucket_lifecycle_configuration",

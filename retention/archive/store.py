@@ -30,6 +30,8 @@ from typing import Protocol
 
 from enrich.errors import Permanent, Transient
 
+PREFIX = "archives/"  # where every archive object's key starts (the layout above)
+
 
 class StorageError(Exception):
     """Any failure of the archive store: refused (`StorageRefused`) or out of reach
@@ -133,4 +135,4 @@ class ArchiveStorage(Protocol):
         """Why the store holds no archive at all, else "" (a missing bucket: its listing says)."""
         return ""
 
-    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus: ...
+    def check_lifecycle(self, prefix: str = PREFIX, years: int = 5) -> LifecycleStatus: ...

@@ -34,14 +34,13 @@ from typing import TYPE_CHECKING
 
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.store import ArchiveStorage, ObjectInfo, StorageError
+from retention.archive.store import PREFIX, ArchiveStorage, ObjectInfo, StorageError
 from retention.archive.verify import checked_rows, holds, parsed_rows
 from retention.models import ArchiveObject
 
 if TYPE_CHECKING:
     from retention.archive.plan import PlannedObject
 
-ARCHIVES = "archives/"
 KEY_DATE = re.compile(r"/data_(\d{4}-\d{2}-\d{2})\.parquet$")
 REBUILD = "manage.py rebuild_archive_index"
 
@@ -65,7 +64,7 @@ class ArchiveListing:
 
     def keys(self) -> list[str]:
         if self._keys is None:
-            self._keys = [i.key for i in self.storage.list(ARCHIVES) if KEY_DATE.search(i.key)]
+            self._keys = [i.key for i in self.storage.list(PREFIX) if KEY_DATE.search(i.key)]
         return self._keys
 
     def head(self, key: str) -> ObjectInfo | None:

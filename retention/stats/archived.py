@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 from enrich.addresses import hidden
 from enrich.wording import counted
-from retention.archive.store import StorageError
+from retention.archive.store import PREFIX, StorageError
 from retention.archive.target import archive_configured, get_storage, not_configured
 from retention.models import ArchiveObject
 
 NAMED = 5  # keys a note names; it counts the rest
-ARCHIVES = "archives/"  # the archive's keys (retention.archive.unindexed, which reads Parquet)
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def measure_archive() -> ArchiveSize:
         return ArchiveSize(None, 0, total, len(recorded), reason=reason)
     try:
         storage = get_storage()
-        listed = {info.key: info.size for info in storage.list(ARCHIVES)}
+        listed = {info.key: info.size for info in storage.list(PREFIX)}
     except StorageError as exc:
         reason = f"the archive store could not be listed: {hidden(str(exc))}"
         return ArchiveSize(None, 0, total, len(recorded), reason=reason)
