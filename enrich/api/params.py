@@ -30,7 +30,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
 from enrich.numerals import UNSIGNED, decimal, whole, written_whole
-from enrich.time_span import EARLIEST, LATEST, SPAN, outside_span
+from enrich.time_span import EARLIEST, LATEST, SPAN, outside_span, week_problem
 
 # Numbers are written in ASCII digits only (enrich.numerals): Python's int(), float() and
 # Django's date parsers also read " 30", "+30", "3_0" and other scripts' digits ("٣٠").
@@ -223,6 +223,8 @@ def _written_moment(name: str, raw: str) -> datetime | None:
     400 naming `name` when it is written so but names no moment or one outside SPAN."""
     impossible = f"a time that exists (a day of its month, hours 0-23, an offset under 24 hours), e.g. {MOMENT_EXAMPLE}"  # fmt: skip
     value = _read(name, raw, parse_datetime, "a time", impossible) if raw.isascii() else None
+    if value is None and (week := week_problem(raw, MOMENT_EXAMPLE)):
+        raise _bad(name, raw, week)
     if value is None or value.tzinfo is None:
         return None
     return _in_span(name, raw, value, "a time").astimezone(UTC)

@@ -73,3 +73,30 @@ def test_an_ordinal_date_is_told_it_is_not_read(staff, url, parameter, value):
 def test_a_week_date_is_read_as_the_docs_say():
     query = QueryDict(urlencode({"before": "2026-W49-7T12:00:00Z"}))
     assert params.moment(query, "before") == datetime(2026, 12, 6, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "weeks"),
+    [
+        ("2027-W53-1T00:00:00Z", "2027 has weeks 01 to 52"),  # 2026 has 53, 2027 not
+        ("2027W531T000000Z", "2027 has weeks 01 to 52"),
+        ("2026-W54-1T00:00:00Z", "2026 has weeks 01 to 53"),
+        ("2026-W00-1T00:00:00Z", "2026 has weeks 01 to 53"),
+        ("2026-W53-8T00:00:00Z", "2026 has weeks 01 to 53"),
+    ],
+)
+def test_a_week_its_year_does_not_have_is_told_so(staff, value, weeks):
+    # Was "expected an ISO 8601 time with a time zone", though it is written as one.
+    for url, parameter in [("/api/plan?hours=1", "before"),
+                           ("/api/views/hourly_room_activity?end=2027-01-07", "start")]:  # fmt: skip
+        answer = staff.get(f"{url}&{urlencode({parameter: value})}")
+        assert_400_naming_only(
+            answer, parameter,
+            f"{value!r} is not valid: expected a time that exists (a week of its year: {weeks}, "
+            "days 1 to 7), e.g. 2026-11-27T06:00:00Z.",
+        )  # fmt: skip
+
+
+def test_week_53_of_a_year_that_has_one_is_read():
+    query = QueryDict(urlencode({"before": "2026-W53-5T06:00:00Z"}))  # New Year's Day 2027
+    assert params.moment(query, "before") == datetime(2027, 1, 1, 6, tzinfo=UTC)
