@@ -44,10 +44,13 @@ def open_as_reader(driver, url: str, height: int = 2600) -> None:
 
 
 def dates(browser, *days: datetime) -> list[str]:
-    """Each UTC day as this browser's language writes it (weekday, day, month)."""
+    """Each UTC day as this browser's language writes it (weekday, day, month; and the year
+    for a day of another year than this one, as the page dates storage measurements)."""
     return browser.execute_script(
-        "return arguments[0].map(function (d) { return new Date(d).toLocaleDateString([],"
-        " {timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short'}); });",
+        "var now = new Date().getUTCFullYear(); return arguments[0].map(function (d) {"
+        " d = new Date(d); return d.toLocaleDateString([], {timeZone: 'UTC', weekday: 'short',"
+        " day: 'numeric', month: 'short',"
+        " year: d.getUTCFullYear() !== now ? 'numeric' : undefined}); });",
         [d.isoformat() for d in days],
     )
 

@@ -114,3 +114,52 @@ def test_one_measurement_is_drawn_as_a_bar_of_each_tier(live_server, browser, se
     assert [colour_at(browser, today, n * MIB) for n in (5, 20, 35)] == ["raw"] * 3
     assert [colour_at(browser, today, n * MIB) for n in (43, 47)] == ["hourly"] * 2
     assert colour_at(browser, today, 52 * MIB) is None  # above the bar: nothing measured there
+
+
+@pytest.mark.usefixtures("isolated")
+def test_measurements_of_last_year_are_dated_with_their_year(live_server, browser, settings):
+    """Measurements span two calendar years around a New Year (and a year of them always): the
+    axis and legend said "Wed, Dec 31" and then "Thu, Jan 1" of whichever year, and a year's
+    chart went from "Sun, Dec 7" to "Mon, Dec 7". A day of another year than this one carries
+    its year ("Wed, Dec 31, 2025"), this year's do not, and the labels still do not overlap."""
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    User.objects.create_user("reader", password="read-only-password")
+    today = floor_day(datetime.now(UTC))
+    eve = datetime(today.year - 1, 12, 31, tzinfo=UTC)  # last New Year's Eve: within 365 days
+    days = [eve + timedelta(days=n) for n in range(-6, 8)]  # two weeks around it
+    sizes = {"raw_size_bytes": 40 * MIB, "hourly_size_bytes": 2 * MIB, "daily_size_bytes": MIB,
+             "archive_size_bytes": 3 * MIB}  # fmt: skip
+    get_timeseries().write(
+        settings.INFLUXDB_DATABASE, [Reading(METRICS_MEASUREMENT, sizes, day) for day in days]
+    )
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+    legend = browser.execute_script(
+        "var u = Status.charts.storage; return arguments[0].map(function (i) {"
+        " u.setLegend({idx: i}); return u.root.querySelector('.u-legend .u-value').textContent;"
+        " });",
+        [6, 7],
+    )
+    assert legend == browser.execute_script(
+        "return [new Date(arguments[0]).toLocaleDateString([], {timeZone: 'UTC', weekday:"
+        " 'short', day: 'numeric', month: 'short', year: 'numeric'}), new Date(arguments[1])"
+        ".toLocaleDateString([], {timeZone: 'UTC', weekday: 'short', day: 'numeric', month:"
+        " 'short'})];",
+        eve.isoformat(),
+        days[7].isoformat(),
+    )
+    # Each tick's label: its year for last year's days; where it starts and ends, drawn.
+    ticks = browser.execute_script(
+        "var u = Status.charts.storage, a = u.axes[0], r = uPlot.pxRatio, ctx = u.ctx;"
+        " ctx.save(); ctx.font = a.font[0];"
+        " var out = a._splits.map(function (s, i) { var x = u.valToPos(s, 'x');"
+        "   var w = ctx.measureText(a._values[i]).width / r;"
+        "   return [s, a._values[i], x - w / 2, x + w / 2]; });"
+        " ctx.restore(); return out;"
+    )
+    assert len(ticks) > 2 and all(
+        (str(eve.year) in label) == (datetime.fromtimestamp(tick, UTC).year == eve.year)
+        for tick, label, _, _ in ticks
+    ), ticks
+    assert all(left[3] < right[2] for left, right in zip(ticks, ticks[1:], strict=False)), ticks

@@ -22,6 +22,9 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
       return v == null ? "--" : S.date(v * 1000);
     } }];
     var bands = [];
+    // Room between the day ticks for their labels; more while the first is of another year
+    // than this one, whose labels carry the year (S.date: "Wed, Dec 31, 2025").
+    function space(u, i, min) { return new Date(min * 1000).getUTCFullYear() !== new Date().getUTCFullYear() ? 120 : 80; }
     TIERS.forEach(function (tier, i) {
       // A size not measured that day (null: InfluxDB's sizes could not be read, or the tier's
       // database does not exist) is a gap in its band and in every band stacked on it, never
@@ -40,7 +43,7 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     var opts = { series: series, bands: bands, tzDate: S.clockOf("UTC"),
                  scales: { x: { time: true, range: S.timeRange(DAY, DAY) },
                            y: { range: function (u, min, max) { return [0, max * 1.05 || 1024]; } } },
-                 axes: [{ stroke: S.color("fg"), grid: { stroke: S.color("line") }, space: 80, incrs: DAYS,
+                 axes: [{ stroke: S.color("fg"), grid: { stroke: S.color("line") }, space: space, incrs: DAYS,
                           values: function (u, ticks) { return ticks.map(function (t) { return S.date(t * 1000); }); } },
                         { stroke: S.color("fg"), grid: { stroke: S.color("line") }, size: 90,
                           values: function (u, ticks) { return ticks.map(S.bytes); } }] };

@@ -187,9 +187,12 @@
     return shown(iso, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
   }
   // A daily storage measurement: stamped at the start of the UTC day it measures, shown as
-  // that day (not as the evening before west of UTC).
+  // that day (not as the evening before west of UTC), with its year when that is not this
+  // one: a year of measurements spans two ("Sun 7 Dec" to "Mon 7 Dec").
   function date(iso) {
-    return new Date(iso).toLocaleDateString([], { timeZone: "UTC", weekday: "short", day: "numeric", month: "short" });
+    var at = new Date(iso), other = at.getUTCFullYear() !== new Date().getUTCFullYear();
+    return at.toLocaleDateString([], { timeZone: "UTC", weekday: "short", day: "numeric", month: "short",
+                                       year: other ? "numeric" : undefined });
   }
   // uPlot's axes and legend on the home's clock (or `tz`'s).
   function clockOf(tz) {
