@@ -16,7 +16,7 @@ Per target (source, provider, target), three runs are read:
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 
 from collectors.models import CollectorRun
 
@@ -28,6 +28,16 @@ def _key(run: CollectorRun) -> Key:
     return (run.source, run.provider, run.target)
 
 
+def _grouped(runs: QuerySet) -> QuerySet:
+    """(source, provider, target, run, ok, fetch): when each target's latest run, success and
+    fetch of `runs` started, one row a target."""
+    return runs.values_list("source", "provider", "target").annotate(
+        run=Max("started"),
+        ok=Max("started", filter=Q(status=CollectorRun.Status.OK)),
+        fetch=Max("started", filter=Q(status__in=FETCHED)),
+    )
+
+
 def latest(runs: Iterable[CollectorRun]) -> dict[Key, dict[str, datetime | None]]:
     """{target: {"run", "ok", "fetch": when its latest such run started}} for the targets of
     `runs`, in one query."""
@@ -35,20 +45,28 @@ def latest(runs: Iterable[CollectorRun]) -> dict[Key, dict[str, datetime | None]
     if not keys:
         return {}
     sources, providers, targets = (set(part) for part in zip(*keys, strict=True))
-    groups = (
+    groups = _grouped(
         CollectorRun.objects.filter(source__in=sources, provider__in=providers, target__in=targets)
-        .values_list("source", "provider", "target")
-        .annotate(
-            run=Max("started"),
-            ok=Max("started", filter=Q(status=CollectorRun.Status.OK)),
-            fetch=Max("started", filter=Q(status__in=FETCHED)),
-        )
     )
     return {
         (source, provider, target): {"run": run, "ok": ok, "fetch": fetch}
         for source, provider, target, run, ok, fetch in groups
         if (source, provider, target) in keys
     }
+
+
+def delete_before(moment: datetime) -> int:
+    """Delete the runs started before `moment` but each target's latest run, success and fetch
+    (the module's three); the number deleted."""
+    deleted = 0
+    # A statement a target: one for all of them, an OR of each target's, grew past what SQLite
+    # parses (1000 deep) with as many targets.
+    for source, provider, target, *times in _grouped(CollectorRun.objects.all()):
+        old = CollectorRun.objects.filter(
+            source=source, provider=provider, target=target, started__lt=moment
+        )
+        deleted += old.exclude(started__in=[time for time in times if time is not None]).delete()[0]
+    return deleted
 
 
 def _backfills(run: CollectorRun) -> bool:

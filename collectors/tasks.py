@@ -5,17 +5,19 @@ slots, with no API call (collectors.pricing.now); and `write_current_forecasts`:
 and occupancy points of what the API serves between fetches, from the stored forecasts and
 predictions (collectors.served_points). While InfluxDB cannot be read or written these two
 fail each minute, and the log says so once (`influx_outage`); while Redis cannot be reached,
-in one line a run (enrich.redis.outage)."""
+in one line a run (enrich.redis.outage). Each night `delete_old_runs` deletes the run records
+older than COLLECTOR_RUN_DAYS (collectors.run_records)."""
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
-from collectors import pipeline, sharing
+from collectors import pipeline, run_records, sharing
 from collectors.pricing.now import write_current_points
 from collectors.served_points import write_served_points
 from collectors.sharing import record_failure
@@ -145,6 +147,14 @@ _dispatch_task("collectors.dispatch_electricity_pricing")
 _dispatch_task("collectors.dispatch_air_quality")
 _dispatch_task("collectors.dispatch_occupancy")
 _dispatch_task("collectors.dispatch_smart_meter")
+
+
+@shared_task(name="collectors.delete_old_runs", acks_late=True, soft_time_limit=300, time_limit=360)
+def delete_old_runs() -> int:
+    days = settings.COLLECTOR_RUN_DAYS
+    deleted = run_records.delete_before(datetime.now(UTC) - timedelta(days=days))
+    logger.info("delete_old_runs: %s older than %s days deleted", counted(deleted, "run"), days)
+    return deleted
 
 
 @contextmanager

@@ -55,6 +55,9 @@ SCHEDULE: tuple[Entry, ...] = (
     # follows events between fetches too (predicted ahead, picked when read).
     Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           crontab="*/15 * * * *", expires=840),
     Entry("Smart meter",                      "collectors.dispatch_smart_meter",         every_seconds=300,     expires=270),
+    # The run records older than COLLECTOR_RUN_DAYS (collectors.run_records keeps what the
+    # collections work from): at 03:45 UTC, after the night's retention runs.
+    Entry("Delete old collector runs",        "collectors.delete_old_runs",              crontab="45 3 * * *",  expires=3600),
     Entry("Refresh materialized views",       "retention.refresh_views",                 crontab="0 */4 * * *", expires=3 * 3600),
     # The tier runs' storage once InfluxDB compacted (RETENTION_SETTLE_HOURS after them).
     Entry("Settle tier runs' storage",        "retention.settle_storage",                crontab="0 8 * * *",   expires=3600),

@@ -197,6 +197,10 @@ for _source, _ttl in CACHE_TTL_SECONDS.items():
             f"CACHE_TTL_{_source.upper()}_SECONDS={_ttl} must be a whole number of seconds above 0."
         )
 
+# --- Collector runs: deleted each night once this old, but what the collections work from
+# (each target's latest run, success and fetch: collectors.run_records) ------------------------
+COLLECTOR_RUN_DAYS = number("COLLECTOR_RUN_DAYS", 30, at_least=1, at_most=KEPT_DAYS_AT_MOST)
+
 # --- InfluxDB ----------------------------------------------------------------------------
 INFLUXDB_URL = http_url(
     "INFLUXDB_URL", default="http://127.0.0.1:8186", example="http://127.0.0.1:8186"

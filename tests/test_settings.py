@@ -124,6 +124,8 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ),
         ({"ARCHIVE_RETENTION_YEARS": "100000"}, "ARCHIVE_RETENTION_YEARS='100000' is out of range"),
         ({"RETENTION_RAW_DAYS": "40000"}, "RETENTION_RAW_DAYS='40000' is out of range"),
+        # 0 would delete every run but each target's latest the next night.
+        ({"COLLECTOR_RUN_DAYS": "0"}, "COLLECTOR_RUN_DAYS='0' is out of range: it must be at"),
         # Finite but too long to add to a time: each check of the alerts, refresh of a view and
         # settling of a run's storage failed ("date value out of range"), not the start.
         (
