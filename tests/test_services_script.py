@@ -20,6 +20,15 @@ def _services(port: int) -> None:
     started("redis", dict(os.environ, ENRICH_REDIS_PORT=str(port)))
 
 
+def _stop_redis(client: redis.Redis, port: int) -> None:
+    """Stop the test's own Redis on `port` (if it runs) and delete its snapshot."""
+    try:
+        client.shutdown(nosave=True)
+    except redis.ConnectionError:
+        pass
+    (ROOT / "var" / "redis" / f"dump-{port}.rdb").unlink(missing_ok=True)
+
+
 def test_a_redis_it_starts_keeps_its_data_across_a_restart():
     # The last good answers, the API budgets and the remembered refusals live in Redis: a
     # Redis started without snapshots lost them at every reboot, so an API failing after one
@@ -39,6 +48,29 @@ def test_a_redis_it_starts_keeps_its_data_across_a_restart():
         except redis.ConnectionError:
             pass
         dump.unlink(missing_ok=True)
+
+
+def test_a_redis_it_starts_logs_no_line_for_each_snapshot():
+    # Its snapshot a minute after a change (enrich changes keys every few seconds: beat's sign
+    # of life) wrote five lines to var/log/redis.log each time: about 530 KB a day, 190 MB a
+    # year, never rotated.
+    port = free_port()  # a Redis of its own: the shared one is never stopped
+    log = ROOT / "var" / "log" / "redis.log"
+    client = asking_once(port=port)
+    try:
+        _services(port)
+        pid = client.info("server")["process_id"]
+        client.set("enrich:alive:beat", "1")
+        client.bgsave()
+        for _ in range(100):  # until the snapshot is written
+            if not client.info("persistence")["rdb_bgsave_in_progress"]:
+                break
+            time.sleep(0.1)
+        assert client.info("persistence")["rdb_last_bgsave_status"] == "ok"
+        lines = [line for line in log.read_text().splitlines() if line.startswith(f"{pid}:")]
+        assert not [line for line in lines if "saving" in line.lower()], lines
+    finally:
+        _stop_redis(client, port)
 
 
 def test_the_docs_say_which_local_services_ask_no_password():
@@ -255,11 +287,7 @@ def test_the_ports_and_folder_it_uses_are_read_from_env_as_the_processes_setting
         assert f"redis: starting on 127.0.0.1:{port}" in started("redis", env)
         assert client.ping()
     finally:
-        try:
-            client.shutdown(nosave=True)
-        except redis.ConnectionError:
-            pass
-        (ROOT / "var" / "redis" / f"dump-{port}.rdb").unlink(missing_ok=True)
+        _stop_redis(client, port)
     # Every ENRICH_ variable the configuration page gives services.sh is read the same way.
     page = (ROOT / "docs" / "configuration.md").read_text()
     named = set(re.findall(r"`(ENRICH_(?!ENV_FILE)[A-Z_]+)`", page))
