@@ -149,7 +149,7 @@ _dispatch_task("collectors.dispatch_occupancy")
 _dispatch_task("collectors.dispatch_smart_meter")
 
 
-@shared_task(name="collectors.delete_old_runs", acks_late=True, soft_time_limit=300, time_limit=360)
+@shared_task(name="collectors.delete_old_runs", acks_late=True, soft_time_limit=120, time_limit=150)
 def delete_old_runs() -> int:
     days = settings.COLLECTOR_RUN_DAYS
     deleted = run_records.delete_before(datetime.now(UTC) - timedelta(days=days))
