@@ -12,7 +12,8 @@ then the status page lists them with the reason (enrich.liveness).
 Each tick (at least every 5 s: DatabaseScheduler's longest sleep) is recorded in Redis
 (enrich.redis.alive), so a beat that stopped or hangs shows: its healthcheck
 (`manage.py check_beat`) fails and the status page says when it last ticked. A tick is also
-where a beat told to stop (SIGTERM) does (enrich.beat_stop).
+where a beat told to stop (SIGTERM) does (enrich.beat_stop), and where a beat finds whether it
+sends the periodic tasks or another beat on the same Redis does (enrich.beat_lead).
 """
 
 import logging
@@ -27,6 +28,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 from kombu.exceptions import OperationalError
 
+from enrich.beat_lead import Lead
 from enrich.beat_stop import stop_if_asked
 from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
 from enrich.redis import alive
@@ -52,6 +54,8 @@ class Scheduler(DatabaseScheduler):
     _skipped_said: frozenset[tuple[str, int, str]] = frozenset()
     _recorder: alive.Recorder | None = None
     _broker_lost: datetime | None = None  # since when due tasks cannot be sent
+    _lead: Lead | None = None
+    _stood_by = False  # another beat sent the tasks at a tick of this one
 
     def apply_async(self, entry, producer=None, advance=True, **kwargs):
         # The beat never waits for a result; Celery's Redis result store subscribed to each
@@ -92,11 +96,29 @@ class Scheduler(DatabaseScheduler):
     def tick(self, *args, **kwargs):
         # A signal that came within the last tick stops the beat here (enrich.beat_stop).
         stop_if_asked()
+        self._lead = self._lead or Lead()
+        if not self._lead.held():
+            self._stood_by = True
+            return self.max_interval
+        if self._stood_by:
+            # What the other beat sent, as it saved it: the schedule read afresh, not as at
+            # this beat's start, and the heap built from it at this tick (a reload within the
+            # tick built it again at the next one, from entries not advanced: sent twice).
+            self._stood_by = False
+            self.schedule_changed()  # noted: read below, not again within the tick
+            self._last_full_sync = datetime.min
+            self.schedule  # noqa: B018 (reads it)
+            self._heap, self._heap_invalidated = None, False
         interval = super().tick(*args, **kwargs)
         self._recorder = self._recorder or alive.Recorder("Beat")
         self._recorder(lambda: alive.record_beat(host=socket.gethostname(), pid=os.getpid()))
         stop_if_asked()
         return interval
+
+    def close(self) -> None:
+        super().close()
+        if self._lead is not None:
+            self._lead.release()
 
     def _get_unique_timezone_names(self):
         # The zones whose crontabs' hours are compared with the server's: the loadable ones
