@@ -9,6 +9,25 @@ cd "$(dirname "$0")/.."
 umask 077
 mkdir -p var/log
 chmod 700 var
+# One `make run` per settings file: a second one, with the same database, Redis and ports, added
+# a worker and a beat to the first one's (every periodic task sent twice) until its web found
+# the port taken. It stops here, before it starts anything, naming the first. The lock (flock)
+# is held by run.sh, then by honcho (exec) and the processes; it ends with the last of them.
+settings="${ENRICH_ENV_FILE:-.env}"
+lock=var/run.pid
+if [ "$settings" != .env ] && [ "$settings" != none ]; then
+  lock="var/run-$(realpath -m "$settings" | cksum | cut -d' ' -f1).pid"
+fi
+exec 9>>"$lock"
+if ! flock -n 9; then
+  pid=$(cat "$lock")
+  started=$(ps -o lstart= -p "$pid" 2>/dev/null) || started="earlier (it is gone; its processes run)"
+  echo "make run: enrich already runs from this checkout with the settings of $settings:" \
+    "make run's pid $pid, started $started. Stop it first (Ctrl-C in its terminal, or" \
+    "kill $pid); nothing was started." >&2
+  exit 1
+fi
+echo $$ >"$lock"
 # Each step reads the settings as honcho gives them to the processes (.env's values, or those of
 # the file ENRICH_ENV_FILE names, over the shell's, the file read as the settings read it:
 # scripts/honcho): run directly, a DATABASE_URL or INFLUXDB_URL exported in the shell won over

@@ -40,21 +40,27 @@ def make_run(env_file, log, **env: str) -> subprocess.Popen:
     return proc
 
 
-@pytest.mark.django_db(transaction=True)
-def test_ctrl_c_stops_make_run_without_an_error_line(tmp_path):
+def write_settings(env_file, influx: str, ha: str, web: int) -> None:
+    """A settings file for `make run` on the test database, Redis and InfluxDB databases, web
+    on 127.0.0.1:`web`."""
     from django.conf import settings
 
+    env_file.write_text(
+        f"DATABASE_URL={worker_support.test_database_url()}\nREDIS_URL={settings.REDIS_URL}\n"
+        f"INFLUXDB_DATABASE={influx}\nHA_INFLUXDB_DATABASE={ha}\n"
+        f"WEB_BIND=127.0.0.1:{web}\nFLOWER_PORT={free_port()}\n"
+        f"FIRST_START_CREDENTIALS_FILE={env_file.parent / 'credentials.txt'}\n"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_stops_make_run_without_an_error_line(tmp_path):
     web, elsewhere = free_port(), free_port()
     env_file = tmp_path / "enrich.env"  # not .env: the file ENRICH_ENV_FILE names
     log = (tmp_path / "make.log").open("w+")
     # Home Assistant's database is another than enrich's own (one for both is refused at start).
     with fresh_database("run_stop") as influx, fresh_database("run_stop_ha") as ha:
-        env_file.write_text(
-            f"DATABASE_URL={worker_support.test_database_url()}\nREDIS_URL={settings.REDIS_URL}\n"
-            f"INFLUXDB_DATABASE={influx}\nHA_INFLUXDB_DATABASE={ha}\n"
-            f"WEB_BIND=127.0.0.1:{web}\nFLOWER_PORT={free_port()}\n"
-            f"FIRST_START_CREDENTIALS_FILE={tmp_path / 'credentials.txt'}\n"
-        )
+        write_settings(env_file, influx, ha, web)
         make = make_run(env_file, log, WEB_BIND=f"127.0.0.1:{elsewhere}")  # the file's wins
         try:
             health = first_answer(f"http://127.0.0.1:{web}/api/health/", make, timeout=240)
@@ -78,6 +84,40 @@ def test_ctrl_c_stops_make_run_without_an_error_line(tmp_path):
     assert make.returncode == -signal.SIGINT, said
     # init-env wrote the first start's secrets into the file honcho gave the processes.
     assert re.search(r"^FLOWER_BASIC_AUTH=admin:\S{12,}$", env_file.read_text(), re.MULTILINE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_make_run_with_the_same_settings_starts_nothing(tmp_path):
+    # `make run` again in another terminal migrated, printed "enrich is starting", and started
+    # a worker and a beat beside the first one's (every periodic task sent twice) until its
+    # web found the port taken (gunicorn's "Address already in use", five times).
+    web = free_port()
+    env_file = tmp_path / "enrich.env"
+    first_log = (tmp_path / "first.log").open("w+")
+    second_log = (tmp_path / "second.log").open("w+")
+    with fresh_database("run_twice") as influx, fresh_database("run_twice_ha") as ha:
+        write_settings(env_file, influx, ha, web)
+        first = make_run(env_file, first_log)
+        try:
+            first_answer(f"http://127.0.0.1:{web}/api/health/", first, timeout=240)
+            second = make_run(env_file, second_log)
+            assert second.wait(timeout=120) == 2
+            said = (tmp_path / "second.log").read_text()
+            running = re.search(r"^make run: enrich already runs from this checkout with the "
+                                rf"settings of {re.escape(str(env_file))}: make run's pid "
+                                r"(\d+), started ", said, re.MULTILINE)  # fmt: skip
+            assert running, said
+            assert os.getpgid(int(running[1])) == first.pid, said  # the first's honcho
+            # The first one goes on.
+            assert first_answer(f"http://127.0.0.1:{web}/api/health/", first, timeout=30)
+        finally:
+            os.killpg(first.pid, signal.SIGINT)
+            first.wait(timeout=90)
+            first_log.close()
+            second_log.close()
+            get_redis().delete(*QUEUES)
+    assert "started (pid=" not in said and "Running migrations" not in said, said
+    assert MAKE_ERROR.search(said)[1] == "Error 1", said
 
 
 def test_a_failed_start_of_make_run_is_reported_by_make(tmp_path):
