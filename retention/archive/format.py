@@ -100,7 +100,7 @@ def rows_to_table(rows: Iterable[Row], types: Mapping[str, pa.DataType]) -> pa.T
     return pa.table(columns)
 
 
-def table_rows(table: pa.Table) -> list[Row]:
+def table_rows(table: pa.Table | pa.RecordBatch) -> list[Row]:
     """Rows of a table, None values left out (as InfluxDB has no such field)."""
     return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
 

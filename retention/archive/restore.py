@@ -35,6 +35,9 @@ from retention.schema import DAILY_RP
 from retention.tiers.layout import expand
 from retention.timeutil import utc_date, utc_midnight
 
+# The rows `table_readings` turns into Python objects at a time.
+READING_BATCH_ROWS = 5000
+
 
 def objects_covering(start_date: date, end_date: date) -> list[ArchiveObject]:
     return list(
@@ -97,6 +100,8 @@ def restore_from_archive(
     start, end = _range(start_date, end_date)
     storage = storage or get_storage(NOTHING_RESTORED)
     covering = objects_covering(start, end)
+    low = pa.scalar(utc_midnight(start), type=fmt.TIME_TYPE)
+    high = pa.scalar(utc_midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
     tables = []
     for obj in progress(covering) if progress else covering:
         data = storage.get(obj.key)
@@ -105,12 +110,13 @@ def restore_from_archive(
                 f"{obj.key} in {storage.location} does not match its recorded SHA-256 "
                 f"{obj.checksum}; the object is damaged or was replaced. Not restored."
             )
-        tables.append(_archive_table(obj, data, storage))
+        table = _archive_table(obj, data, storage)
+        mask = pc.and_(pc.greater_equal(table["time"], low), pc.less(table["time"], high))
+        # File by file: expanded, a row is some 3 KB of Python objects, and a whole range at
+        # once some 250 MB for a year of a home of 200 entities.
+        tables.append(_expanded(table.filter(mask)))
     table = fmt.concat(tables)
-    low = pa.scalar(utc_midnight(start), type=fmt.TIME_TYPE)
-    high = pa.scalar(utc_midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
-    mask = pc.and_(pc.greater_equal(table["time"], low), pc.less(table["time"], high))
-    return _expanded(table.filter(mask))
+    return table.select(_layout({f.name: f.type for f in table.schema}))
 
 
 @contextmanager
@@ -179,19 +185,26 @@ def _expanded(table: pa.Table) -> pa.Table:
         for name in full.keys() - types.keys():
             types[name] = pa.float64()  # a derived attribute coverage no row of a file kept
         rows.append({name: row[name] for name in fmt.REQUIRED_COLUMNS} | full)
-    # In the files' order (the known fields, then the others by name), not in a set's order,
-    # which changes from one process to the next: a range restored twice gives one schema.
-    layout = {name: types[name] for name in fmt.KNOWN_FIELDS if name in types}
-    layout |= {name: types[name] for name in sorted(types) if name not in layout}
-    return fmt.rows_to_table(rows, layout)
+    return fmt.rows_to_table(rows, _layout(types))
+
+
+def _layout(types: dict[str, pa.DataType]) -> dict[str, pa.DataType]:
+    """The columns `types` in the files' order (the required ones, the known fields, then the
+    others by name), not in a set's order, which changes from one process to the next: a
+    range restored twice gives one schema."""
+    layout = {name: types[name] for name in fmt.REQUIRED_COLUMNS if name in types}
+    layout |= {name: types[name] for name in fmt.KNOWN_FIELDS if name in types}
+    return layout | {name: types[name] for name in sorted(types) if name not in layout}
 
 
 def table_readings(table: pa.Table) -> Iterator[Reading]:
-    """The rows as `entity_aggregates` readings (tags entity_id, kind; None fields left out)."""
-    for row in fmt.table_rows(table):
-        tags = {name: row.pop(name) for name in fmt.TAG_COLUMNS}
-        moment = row.pop("time")
-        yield Reading(MEASUREMENT, row, moment, tags)
+    """The rows as `entity_aggregates` readings (tags entity_id, kind; None fields left out),
+    made a batch of rows at a time, not all of a range's at once."""
+    for batch in table.to_batches(max_chunksize=READING_BATCH_ROWS):
+        for row in fmt.table_rows(batch):
+            tags = {name: row.pop(name) for name in fmt.TAG_COLUMNS}
+            moment = row.pop("time")
+            yield Reading(MEASUREMENT, row, moment, tags)
 
 
 @dataclass

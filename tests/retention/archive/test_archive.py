@@ -156,6 +156,20 @@ def test_small_months_are_grouped_up_to_the_minimum_object_size(tier, s3, settin
     assert len(tier.rows()) == 8 * 60
 
 
+def test_a_plan_holds_the_files_bytes_not_their_python_rows(tier):
+    """A due row is some 2 KB of Python objects: the plan of a backlog keeps each file's
+    bytes and row count, and a run reads a file's rows back from them as it writes that file,
+    so it holds one file's rows at a time, not the backlog's (a year of a home of 200 entities
+    is some 180 MB)."""
+    tier.write(daily_rows(3, date(2022, 1, 1), 365 + 365))  # 2022 and 2023, both closed
+    plan = plan_archive(NOW)
+    assert [o.start for o in plan.objects] == [date(2022, 1, 1), date(2023, 1, 1)]
+    held = [sum(len(v) for v in vars(o).values() if isinstance(v, list)) for o in plan.objects]
+    assert held == [0, 0]  # before: 1,095 rows each
+    assert [o.record_count for o in plan.objects] == [len(o.rows) for o in plan.objects]
+    assert [o.record_count for o in plan.objects] == [3 * 365, 3 * 365]
+
+
 def test_the_real_minimum_groups_a_50_entity_year_into_few_files(tier, s3):
     """With Glacier IR's 128 KB minimum, a 50-entity home's year is a handful of files, each
     at least 128 KB except the last of the year."""

@@ -107,6 +107,28 @@ def test_round_trip_into_the_restore_database(archived, tier):
     assert run.duration_seconds > 0
 
 
+def test_a_restore_holds_the_python_rows_of_one_file_at_a_time(archived, tier, monkeypatch):
+    """A row is some 3 KB of Python objects once expanded: a range's rows are expanded file by
+    file and made into readings a batch at a time, not all at once (a year of a home of 200
+    entities is some 250 MB so)."""
+    from retention.archive import restore
+
+    held = []
+    table_rows = fmt.table_rows
+
+    def counted(table):
+        rows = table_rows(table)
+        held.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(fmt, "table_rows", counted)
+    monkeypatch.setattr(restore, "READING_BATCH_ROWS", 100, raising=False)
+    report = restore_to_influxdb("2022-01-01", "2024-12-31")
+    assert report.records == len(archived) == 5 * (366 + 365 + 365)
+    assert max(held) <= 366 * 5  # the rows of the largest file, of 2024 (before: all of them)
+    assert read_back(tier.restore_database) == archived
+
+
 def test_the_report_counts_the_days_restored_apart_from_the_days_asked(archived, tier, capsys):
     # The archive starts on 2022-01-01: of the 5 days asked, 2 hold rows (5 entities each).
     report = restore_to_influxdb("2021-12-29", "2022-01-02")
