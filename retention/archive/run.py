@@ -273,7 +273,7 @@ def _archive_object(
                 "the object is damaged. Its rows stay in InfluxDB; replace the object from a "
                 "copy or delete its ArchiveObject row to archive the range again."
             )
-        if archived is not None and holds(archived, planned.rows):
+        if archived is not None and holds(archived, rows):  # rows: planned.rows, read once
             data, rows, created = stored, archived, info.last_modified
             logger.info("%s already holds these rows: adopted, not uploaded", planned.key)
         elif archived is not None and trusted:
@@ -287,7 +287,7 @@ def _archive_object(
                     }
                 )
                 return False
-            rows = list((fmt.row_index(archived) | fmt.row_index(planned.rows)).values())
+            rows = list((fmt.row_index(archived) | fmt.row_index(rows)).values())
             table = fmt.rows_to_table(rows, daily_field_types(ts))
             data = fmt.to_parquet(table, settings.ARCHIVE_COMPRESSION)
         # Else the object never passed verification (a crash, a corrupt upload): replace it.

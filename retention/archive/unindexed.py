@@ -155,12 +155,13 @@ def _check_unsigned(listing: ArchiveListing, planned: PlannedObject, data: bytes
     if info is None or info.metadata.get("sha256"):
         return
     rows = parsed_rows(data if data is not None else listing.storage.get(planned.key))
-    if rows is None or set(fmt.row_index(rows)) <= set(fmt.row_index(planned.rows)):
+    planned_rows = planned.rows  # read from the file's bytes at each ask: once here
+    if rows is None or set(fmt.row_index(rows)) <= set(fmt.row_index(planned_rows)):
         return
     raise ArchiveError(
         f"{planned.key} is in the archive store without the metadata an archive run writes "
         f"(no sha256: put there by hand?) and holds {len(rows)} rows, some not among the "
-        f"{len(planned.rows)} rows of {planned.start}..{planned.end} this run would write there; "
+        f"{len(planned_rows)} rows of {planned.start}..{planned.end} this run would write there; "
         "nothing of them was uploaded or deleted, the rows stay in InfluxDB. Upload the file "
         "again with its metadata (sha256, start_date, end_date, record_count) and run "
         f"{REBUILD}, or move it out of archives/ if its rows are archived elsewhere."
