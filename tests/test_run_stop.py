@@ -40,6 +40,17 @@ def make_run(env_file, log, **env: str) -> subprocess.Popen:
     return proc
 
 
+@pytest.fixture(autouse=True)
+def _no_lock_left(tmp_path):
+    """Remove the lock `make run` kept in the checkout's var/ for the test's settings file
+    (scripts/run.sh: var/run-<cksum of the file's path>.pid), or each run of the tests left
+    one there."""
+    yield
+    path = f"{os.path.realpath(tmp_path / 'enrich.env')}\n"
+    cksum = subprocess.run(["cksum"], input=path, capture_output=True, text=True, check=True)
+    (ROOT / "var" / f"run-{cksum.stdout.split()[0]}.pid").unlink(missing_ok=True)
+
+
 def write_settings(env_file, influx: str, ha: str, web: int) -> None:
     """A settings file for `make run` on the test database, Redis and InfluxDB databases, web
     on 127.0.0.1:`web`."""
