@@ -12,6 +12,7 @@ from enrich.models import Site
 from enrich.readings import Reading
 from tests.support.isolation import fresh_database
 from tests.support.replay import unused_url
+from tests.support.site_admin import site_form
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -27,14 +28,6 @@ def influx(settings):
 @pytest.fixture
 def home(db):
     return Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
-
-
-def site_form(site: Site, **changes) -> dict:
-    form = {"name": site.name, "latitude": str(site.latitude), "longitude": str(site.longitude),
-            "timezone": site.timezone, "grid_region": "", "pricing_region": "", "enabled": "on",
-            "providers-TOTAL_FORMS": "0", "providers-INITIAL_FORMS": "0",
-            "providers-MIN_NUM_FORMS": "0", "providers-MAX_NUM_FORMS": "1000"}  # fmt: skip
-    return form | changes
 
 
 def rename(client, site: Site, **changes):
