@@ -168,6 +168,8 @@ def setup(request: HttpRequest) -> HttpResponse:
     note = first_run.settings_note(data["influxdb_url"], data["ha_database"])
     if note:
         messages.info(request, note)
+    if note := site.other_zone_note():
+        messages.warning(request, note)
     return redirect("home")
 
 

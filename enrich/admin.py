@@ -259,7 +259,8 @@ class SiteAdmin(SelectionAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         warn_unready(request, form.instance.providers.order_by("source", "provider"))
-        warn_other_zone(request, form.instance)
+        if note := form.instance.other_zone_note():
+            messages.warning(request, note)
 
     def delete_model(self, request, obj: Site) -> None:
         super().delete_model(request, obj)
@@ -268,18 +269,6 @@ class SiteAdmin(SelectionAdmin):
     def delete_queryset(self, request, queryset) -> None:
         super().delete_queryset(request, queryset)
         warn_recreated(request)
-
-
-def warn_other_zone(request, site: Site) -> None:
-    """After a save: a site whose time zone is not TIME_ZONE, whose days the materialized
-    views count (retention.timeutil), sees its days there cut at another midnight."""
-    if site.timezone != settings.TIME_ZONE:
-        messages.warning(request, f"{site}: its time zone is {site.timezone}, but the "
-                         "materialized views (daily_energy_by_device, hourly_room_activity, "
-                         "daily_carbon_summary) count the days of TIME_ZONE, "
-                         f"{settings.TIME_ZONE}. For them to count this site's days, set "
-                         f"TIME_ZONE={site.timezone} in enrich's environment (.env), restart "
-                         "enrich, and rebuild the days they hold (manage.py rebuild_view).")  # fmt: skip
 
 
 def warn_recreated(request) -> None:

@@ -6,6 +6,7 @@ import math
 import zoneinfo
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -119,6 +120,17 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def other_zone_note(self) -> str:
+        """What a site whose time zone is not TIME_ZONE is told ("" for one that is): the
+        materialized views count TIME_ZONE's days (retention.timeutil), not the site's."""
+        if self.timezone == settings.TIME_ZONE:
+            return ""
+        return (f"{self}: its time zone is {self.timezone}, but the materialized views "
+                "(daily_energy_by_device, hourly_room_activity, daily_carbon_summary) count the "
+                f"days of TIME_ZONE, {settings.TIME_ZONE}. For them to count this site's days, "
+                f"set TIME_ZONE={self.timezone} in enrich's environment (.env), restart enrich, "
+                "and rebuild the days they hold (manage.py rebuild_view).")  # fmt: skip
 
 
 MAX_OPTIONS_DEPTH = 32  # options are flat settings; a deeper value is a mistake
