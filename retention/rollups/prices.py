@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from enrich.influx import quote_ident, stored_rows
+from enrich.models import ProviderConfig
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,10 @@ def price_book(start: datetime, end: datetime) -> PriceBook:
     """Price slots overlapping [start - 23 h, end) from `electricity_pricing_forecast`.
 
     A slot is [time, time + slot_minutes). When several series (provider, region, currency)
-    price the same time, the first in sorted tag order wins and the overlap is logged: a home
-    has one tariff, and a second series is usually a provider tried once.
+    price the same time, that of a provider an enabled site's price config names wins, then
+    the first in sorted tag order, and the overlap is logged: a home has one tariff, and a
+    second series is usually a provider tried once, or the one switched from (its day-ahead
+    slots stay stored).
     """
     query = (
         f'SELECT "price", "slot_minutes" FROM {quote_ident(PRICE_MEASUREMENT)} '
@@ -78,6 +81,11 @@ def price_book(start: datetime, end: datetime) -> PriceBook:
     # at start, and the book knows every slot from 23 hours before it (a meter's reading
     # before the range starts the time its growth was used over: `retention.rollups.energy`).
     bound = {"start": start - DAY, "end": end}
+    current = set(
+        ProviderConfig.objects.filter(
+            source="electricity_pricing", enabled=True, site__enabled=True
+        ).values_list("provider", flat=True)
+    )
     known = start - DAY + HOUR
     series: dict[tuple[str, str, str], list[PricedSlot]] = {}
     for row in stored_rows(query, bound):
@@ -94,12 +102,13 @@ def price_book(start: datetime, end: datetime) -> PriceBook:
         )
         series.setdefault(key, []).append(PricedSlot(row.time, slot_end, float(price), key[2]))
     chosen: list[PricedSlot] = []
-    for key in sorted(series):
+    for key in sorted(series, key=lambda key: (key[0] not in current, key)):
         for slot in series[key]:
             if any(slot.start < c.end and c.start < slot.end for c in _near(chosen, slot)):
                 logger.warning(
-                    "price slot %s of %s overlaps a slot of another price series; the first "
-                    "series (sorted by provider, region, currency) is used",
+                    "price slot %s of %s overlaps a slot of another price series; that of an "
+                    "enabled site's price provider is used, else the first series (sorted by "
+                    "provider, region, currency)",
                     slot.start.isoformat(),
                     "/".join(key),
                 )
