@@ -139,3 +139,22 @@ def test_keys_given_for_a_site_deleted_meanwhile_are_not_saved(isolated):
     circuit_keys.save(site_id, {circuit_keys.MQTT_SCOPE: {"circuit_a": '["a"]'}})
 
     assert CircuitKey.objects.count() == 0
+
+
+@pytest.mark.parametrize("disabled", ["site", "provider config"])
+def test_a_run_whose_site_or_config_is_disabled_meanwhile_writes_its_answer(
+    isolated, settings, replay_server, disabled
+):
+    # Disabling stops the runs dispatched after it; the one fetching finishes as it went.
+    config = ProviderConfig.objects.select_related("site").get(pk=emporia_config(replay_server).pk)
+    switched = config.site if disabled == "site" else ProviderConfig.objects.get(pk=config.pk)
+
+    def disable() -> None:
+        switched.enabled = False
+        switched.save()
+
+    outcome = collect_deleting(replay_server, config, disable)
+
+    assert (outcome.status, outcome.points_written) == ("ok", 15)
+    assert CollectorRun.objects.get().status == "ok"
+    assert points(isolated, settings) > 0
