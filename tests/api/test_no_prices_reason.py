@@ -67,3 +67,18 @@ def test_the_window_named_is_the_one_asked_about(berlin, monkeypatch):
         f"{end.isoformat(timespec='seconds')}"
         for end in ends
     ], named
+
+
+def test_after_a_region_change_the_answer_names_the_last_collection_of_the_old_one(berlin):
+    # The region was AT until the user corrected it to DE: collections ran, of AT.
+    started = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+    CollectorRun.objects.create(source="electricity_pricing", provider="awattar", target="AT",
+                                started=started, status=CollectorRun.Status.OK)  # fmt: skip
+    for detail in details(token_client("ha")):
+        assert detail.startswith("No awattar prices for DE are stored between "), detail
+        assert detail.endswith(
+            "; no price collection of awattar DE has run yet (the last, "
+            "2026-12-06T05:00:00+00:00, was of awattar AT): the beat's next \"Electricity "
+            'prices" collects it, or "Run selected tasks" on it in the admin\'s Periodic '
+            "tasks at once."
+        ), detail
