@@ -61,3 +61,39 @@ def page_times(driver, message: str) -> str:
     slots, window or plan can be found."""
     return re.sub(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)", lambda iso: driver.execute_script(
         "return Status.near(arguments[0], Date.now());", iso.group(0)), message)  # fmt: skip
+
+
+# What a screen reader is told of a control: roles a person acts on.
+CONTROLS = {"button", "checkbox", "combobox", "link", "radio", "searchbox", "spinbutton",
+            "textbox"}  # fmt: skip
+
+
+def announced(driver, css: str) -> dict[str, str]:
+    """The role, name and description Chromium's accessibility tree gives the element `css`
+    selects: what a screen reader announces of it."""
+    root = driver.execute_cdp_cmd("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    node = driver.execute_cdp_cmd("DOM.querySelector", {"nodeId": root, "selector": css})
+    tree = driver.execute_cdp_cmd(
+        "Accessibility.getPartialAXTree", {"nodeId": node["nodeId"], "fetchRelatives": False}
+    )
+    ax = tree["nodes"][0]
+    return {key: ax.get(key, {}).get("value", "") for key in ("role", "name", "description")}
+
+
+def unnamed_controls(driver) -> list[str]:
+    """The page's links, buttons and form controls a screen reader announces without a name
+    (Chromium's accessibility tree), each as its role and its element's start tag."""
+    nodes = driver.execute_cdp_cmd("Accessibility.getFullAXTree", {})["nodes"]
+    unnamed = []
+    for ax in nodes:
+        role = ax.get("role", {}).get("value")
+        if ax.get("ignored") or role not in CONTROLS or ax.get("name", {}).get("value", "").strip():
+            continue
+        html = driver.execute_cdp_cmd("DOM.resolveNode", {"backendNodeId": ax["backendDOMNodeId"]})
+        tag = driver.execute_cdp_cmd(
+            "Runtime.callFunctionOn",
+            {"objectId": html["object"]["objectId"], "returnByValue": True,
+             "functionDeclaration": "function () { return this.outerHTML.split('>')[0] + '>'; }"},
+        )  # fmt: skip
+        unnamed.append(f"{role}: {tag['result']['value']}")
+    return unnamed
