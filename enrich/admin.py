@@ -326,7 +326,7 @@ class OAuthConnectionAdmin(SelectionAdmin):
     def connection_status(self, obj: OAuthConnection) -> str:
         if obj.status == OAuthConnection.NEEDS_RECONNECT:
             return format_html(
-                '<strong style="color:#a93226">{}</strong> (<a href="/oauth/google/">reconnect</a>)',
+                '<strong style="color:var(--error-fg)">{}</strong> (<a href="/oauth/google/">reconnect</a>)',
                 obj.get_status_display(),
             )
         return obj.get_status_display()

@@ -20,3 +20,14 @@ def is_set(field: str, title: str) -> type[admin.SimpleListFilter]:
 
     IsSet.title = title
     return IsSet
+
+
+class BlankNamed(admin.AllValuesFieldListFilter):
+    """The field's values, a blank one (an entity with no area) named "(blank)": Django's own
+    filter links it with no text, a link a screen reader can only call "link"."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "" or choice["display"].startswith(" ("):  # the count after
+                choice["display"] = f"(blank){choice['display']}"
+            yield choice

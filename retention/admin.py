@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from enrich.admin_filters import BlankNamed
 from enrich.admin_selection import SelectionAdmin
 from enrich.readings import tag_problem
 from retention.models import (
@@ -99,8 +100,8 @@ class EntityAdmin(SelectionAdmin):
         "last_seen",
     )
     list_editable = ("kind", "area", "unit", "device_class", "tiered")
-    list_filter = ("kind", "device_class", "area", "layout", "tiered", "in_views", InHomeAssistant,
-                   "edited")  # fmt: skip
+    list_filter = ("kind", ("device_class", BlankNamed), ("area", BlankNamed), "layout", "tiered",
+                   "in_views", InHomeAssistant, "edited")  # fmt: skip
     search_fields = ("entity_id", "friendly_name", "area", "measurement")
     readonly_fields = (
         "gone_from_ha",
@@ -159,6 +160,19 @@ class EntityAdmin(SelectionAdmin):
             },
         ),
     )
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs):
+        """The list's fields each named for a screen reader by its column and row ("Area
+        (sensor.tv_power)"): Django gives them no label, so each was read as a bare "edit text"."""
+        listed = super().get_changelist_form(request, **kwargs)
+
+        class Named(listed):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                for field in self.fields.values():
+                    field.widget.attrs["aria-label"] = f"{field.label} ({self.instance.entity_id})"
+
+        return Named
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
         # Where the entity's points are is discovery's to say: an id edited here would point
@@ -236,7 +250,7 @@ class EntityAdmin(SelectionAdmin):
             _views_follow(request, parts, removed=not counted)
         return len(switched)
 
-    @admin.action(description="Let discovery manage the selected entities again (edited off)")
+    @admin.action(description="Let discovery manage them again (edited off)")
     def return_to_discovery(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
         already = queryset.filter(edited=False).count()
         count = queryset.filter(edited=True).update(edited=False)
