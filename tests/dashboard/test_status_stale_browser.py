@@ -7,7 +7,8 @@ ago" read as yesterday's), and writes the time in why it shows an older price as
 does."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 from collectors.models import CollectorRun
 from tests.dashboard.browser import BROWSER_TEST, open_as_reader, page_times
 from tests.support import status_home as home
+from tests.support.chromium import wait_for
 
 pytestmark = BROWSER_TEST
 
@@ -79,3 +81,26 @@ def test_a_home_never_collected_shows_no_value_not_a_stale_one(
     price = browser.find_element("css selector", "tr[data-provider=awattar] td.value").text
     assert price.startswith("no stored price slot covers now ("), price
     assert price.endswith("; no answer yet"), price
+
+
+def test_a_last_run_of_another_year_carries_its_year(live_server, isolated, replay_server, browser):
+    # A provider not collected for 400 days: its last run read "Sun 2 Nov, 10:00", as this year's.
+    site = home.create_site(replay_server)
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
+    for provider in ("awattar", "electricitymaps"):
+        CollectorRun.objects.create(source=site.providers.get(provider=provider).source,
+                                    provider=provider, target="DE", started=then,
+                                    status=CollectorRun.Status.OK)  # fmt: skip
+    open_as_reader(browser, live_server.url)
+    year = str(then.astimezone(ZoneInfo(site.timezone)).year)
+    cells = [cell.text for cell in browser.find_elements("css selector", "td.status-ok")]
+    assert len(cells) == 2, cells
+    for cell in cells:
+        assert cell.startswith("fetched and written · "), cell
+        assert year in cell, (cell, year)
+    # This year's run keeps its date without the year.
+    CollectorRun.objects.update(started=datetime.now(UTC) - timedelta(days=1))
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    cells = [cell.text for cell in browser.find_elements("css selector", "td.status-ok")]
+    assert len(cells) == 2 and not any(year in cell for cell in cells), cells

@@ -182,9 +182,12 @@
     return String(text).replace(ISO_TIME, function (iso) { return near(iso, now); });
   }
   // With the date: for lists that span more than a week (a month holds four of each weekday)
-  // and for moments that may lie days back (a last run or measurement when beat stopped).
+  // and for moments that may lie days back (a last run or measurement when beat stopped); with
+  // the year when the home's clock is in another year there (a last run of a year ago).
   function day(iso) {
-    return shown(iso, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+    var other = calendar.format(new Date(iso)).slice(0, 4) !== calendar.format(new Date()).slice(0, 4);
+    return shown(iso, { weekday: "short", day: "numeric", month: "short", year: other ? "numeric" : undefined,
+                        hour: "2-digit", minute: "2-digit" });
   }
   // A daily storage measurement: stamped at the start of the UTC day it measures, shown as
   // that day (not as the evening before west of UTC), with its year when that is not this
