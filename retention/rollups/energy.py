@@ -36,6 +36,7 @@ from retention.rollups.inputs import (
 from retention.rollups.power import MICROSECOND, plain_power, power_windows
 from retention.rollups.prices import PriceBook, price_book
 from retention.rollups.rows import Outcome
+from retention.rollups.tier_kinds import as_kind, named
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.stepwise import aggregate_windows, meter_steps
 from retention.tiers.timeline import window_timeline
@@ -112,6 +113,7 @@ def energy_rows(
     unavailable: dict[date, str] = {}  # day -> which tier row cannot be split
     points: Counter[date] = Counter()  # day -> the raw points its row is built from
     in_force: dict[date, datetime] = {}  # day -> the time of the raw point in force at its start
+    other_kind: dict[date, str] = {}  # day -> why its tier rows of another kind give no row
     fast = plain_power(entity)
     for part in entity_parts(entity, start, end, plain_power=fast):
         outcome.sources[part.source] += 1
@@ -122,6 +124,9 @@ def energy_rows(
             unavailable.update(dict.fromkeys(_spanned(part.start, part.end), DAILY_ROW))
         elif isinstance(part, TierPart):
             for row in part.rows:
+                if isinstance(row := as_kind(entity, row, part.source), str):
+                    other_kind.update(dict.fromkeys(_spanned(part.start, part.end), row))
+                    break  # made under another kind, which cannot give this one's figures
                 if len(days := _spanned(row.window_start, row.window_end)) > 1:
                     # An hour across a local midnight (TIME_ZONE not a whole number of hours
                     # from UTC, e.g. +05:30): its energy cannot be split between the days.
@@ -156,7 +161,8 @@ def energy_rows(
     earliest = min((step.start for steps in used.values() for step in steps), default=end)
     if prices.start is not None and earliest < prices.start:
         prices = price_book(earliest, prices.end)  # a meter's last reading before the book's
-    for day in sorted(pieces.keys() | unavailable):
+    outcome.skipped.extend(named(entity.entity_id, other_kind))
+    for day in sorted((pieces.keys() | unavailable.keys()) - other_kind.keys()):
         if day in unavailable:
             outcome.skipped.append(f"{entity.entity_id} {day}: {unavailable[day]}; the row is kept")
             outcome.kept.add(day)
