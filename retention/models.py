@@ -225,12 +225,12 @@ class ViewFollowUp(models.Model):
         null=True, blank=True, help_text="Computed again from here: the entity's first_seen."
     )
     edit = models.CharField(max_length=500, help_text="What was edited.")
-    # The key's entity was deleted or kept out of the views (`Entity.in_views` off): an entity
-    # that is gone or kept out, an area left without sensors the views count, loses all its
-    # rows, also those before the hourly tier's horizon (nothing computes them).
+    # Deleted or kept out (`Entity.in_views` off): an entity that is gone or kept out, an area
+    # left without sensors the views count, loses all its rows, also before the horizon.
     deleted = models.BooleanField(
         default=False, help_text="An entity of the key was deleted or kept out of the views."
     )
+    unit_before = models.CharField(max_length=32, blank=True, default="")  # rollups.tier_kinds
     noted = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -36,7 +36,7 @@ from retention.rollups.inputs import (
 from retention.rollups.power import MICROSECOND, plain_power, power_windows
 from retention.rollups.prices import PriceBook, price_book
 from retention.rollups.rows import Outcome
-from retention.rollups.tier_kinds import as_kind, named
+from retention.rollups.tier_kinds import TieredUnit, named, why_not
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.stepwise import aggregate_windows, meter_steps
 from retention.tiers.timeline import window_timeline
@@ -101,9 +101,11 @@ def energy_rows(
     now: datetime,
     prices: PriceBook,
     partly: dict[date, list[tuple[datetime, datetime]]] | None = None,
+    tiered_unit: TieredUnit | None = None,
 ) -> Outcome:
     """The entity's rows for the local days first..last (the open day up to `now`); `partly`:
-    the local days partly archived, with their archived pieces (`rollups.archived`)."""
+    the local days partly archived, with their archived pieces (`rollups.archived`);
+    `tiered_unit`: the unit its tier rows were converted by, when an edit changed it."""
     outcome = Outcome()
     start, end = local_day_start(first), min(local_day_start(last + timedelta(days=1)), now)
     if end <= start:
@@ -115,7 +117,7 @@ def energy_rows(
     in_force: dict[date, datetime] = {}  # day -> the time of the raw point in force at its start
     other_kind: dict[date, str] = {}  # day -> why its tier rows of another kind give no row
     fast = plain_power(entity)
-    for part in entity_parts(entity, start, end, plain_power=fast):
+    for part in entity_parts(entity, start, end, plain_power=fast, tiered_unit=tiered_unit):
         outcome.sources[part.source] += 1
         if isinstance(part, Unavailable) or (
             isinstance(part, TierPart) and part.source == "daily" and not _local_day(part)
@@ -124,9 +126,9 @@ def energy_rows(
             unavailable.update(dict.fromkeys(_spanned(part.start, part.end), DAILY_ROW))
         elif isinstance(part, TierPart):
             for row in part.rows:
-                if isinstance(row := as_kind(entity, row, part.source), str):
-                    other_kind.update(dict.fromkeys(_spanned(part.start, part.end), row))
-                    break  # made under another kind, which cannot give this one's figures
+                if why := why_not(entity, row, part.source, tiered_unit):
+                    other_kind.update(dict.fromkeys(_spanned(part.start, part.end), why))
+                    break  # made under another kind or unit, which cannot give the figures
                 if len(days := _spanned(row.window_start, row.window_end)) > 1:
                     # An hour across a local midnight (TIME_ZONE not a whole number of hours
                     # from UTC, e.g. +05:30): its energy cannot be split between the days.

@@ -24,7 +24,10 @@ from the layout it no longer reads), and deletes its rows the computation no lon
 the sensor's hours in its old area, the days of an entity that left the energy view. It
 reaches back to the first day whose hourly aggregates still exist (`horizon`): before it only
 daily aggregates or the archive hold the data, a day cannot be split into hours again, and
-those rows stay as they were computed. Noted parts the run could not take up (the broker was out of reach at
+those rows stay as they were computed. Tier rows made under another kind, or converted by
+another unit (`ViewFollowUp.unit_before`: a power or energy entity's label corrected), are
+read as the entity reads them now where that is exact, else their days get no row, named in
+the run (`retention.rollups.tier_kinds`). Noted parts the run could not take up (the broker was out of reach at
 the save, the view was busy) are taken up by the view's next refresh.
 
 An entity a person keeps out of the views (`Entity.in_views` off, in the admin: a duplicate
@@ -51,8 +54,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from functools import partial
 
+from django.db.models import Q
+
 from retention.entities.sources import raw_measurements
-from retention.entities.units import Units, registry_convert
+from retention.entities.units import UNIT_FACTORS, Units, registry_convert
 from retention.models import (
     DailyEnergyByDevice,
     Entity,
@@ -72,8 +77,11 @@ from retention.rollups.rows import (
     energy_entities,
     in_energy_view,
 )
+from retention.rollups.tier_kinds import TieredUnit
 from retention.timeutil import floor_hour, local_date, local_day_start
 
+TIER_RUNS = (RetentionRun.Operation.DOWNSAMPLE_HOURLY, RetentionRun.Operation.DOWNSAMPLE_DAILY)
+DRY_RUN = RetentionRun.Status.DRY_RUN
 # Shown next to a change: the fields the views read.
 SHOWN = ("entity_id", "kind", "area", "unit", "device_class", "friendly_name", "layout",
          "measurement", "in_views")  # fmt: skip
@@ -138,8 +146,20 @@ def note_edit(before: Entity, after: Entity, since: datetime | None = None) -> d
     parts = changed_parts(before, after)
     since = since or after.first_seen or before.first_seen
     kept_out = before.in_views and not after.in_views
-    _note(parts, describe(before, after), since, deleted=kept_out)
+    _note(parts, describe(before, after), since, deleted=kept_out, unit=unit_before(before, after))
     return parts
+
+
+def unit_before(before: Entity, after: Entity) -> str:
+    """The unit a power or energy entity's tier rows were converted by, when the edit changes
+    how its readings are converted while Home Assistant writes the same unit (a label
+    corrected: kW readings labelled W); "" otherwise (Home Assistant's own switch to another
+    unit leaves the older points, and their rows, in theirs)."""
+    if before.kind != after.kind or after.kind not in UNIT_FACTORS:
+        return ""
+    if (before.measurement, before.series) != (after.measurement, after.series):
+        return ""
+    return before.unit if registry_convert(before) != registry_convert(after) else ""
 
 
 def deleted_parts(entity: Entity) -> dict[str, set[str]]:
@@ -167,11 +187,17 @@ def entity_deleted(sender, instance: Entity, **kwargs) -> None:
     note_delete(instance)
 
 
-def _note(
-    parts: dict[str, set[str]], edit: str, since: datetime | None, deleted: bool = False
-) -> None:
+def _note(parts: dict[str, set[str]], edit: str, since: datetime | None, deleted: bool = False,
+          unit: str = "") -> None:  # fmt: skip
     ViewFollowUp.objects.bulk_create(
-        ViewFollowUp(view=view, key=key, since=since, edit=edit, deleted=deleted)
+        ViewFollowUp(
+            view=view,
+            key=key,
+            since=since,
+            edit=edit,
+            deleted=deleted,
+            unit_before=unit if view == ENERGY else "",
+        )
         for view, keys in sorted(parts.items())
         for key in sorted(keys)
     )
@@ -200,6 +226,13 @@ def horizon() -> datetime | None:
     return datetime.combine(last + DAY, time(), UTC) if last else None
 
 
+def _tier_run_since(moment: datetime) -> int | None:
+    """A tier run (raw -> hourly, hourly -> daily) that ran after `moment`, or runs."""
+    runs = RetentionRun.objects.filter(operation__in=TIER_RUNS).exclude(status=DRY_RUN)
+    since = runs.filter(Q(finished__isnull=True) | Q(finished__gte=moment))
+    return since.order_by("pk").values_list("pk", flat=True).first()
+
+
 def _oldest_row(name: str, key: str) -> datetime | None:
     if name == ENERGY:
         day = DailyEnergyByDevice.objects.filter(entity_id=key).order_by("date").first()
@@ -216,13 +249,16 @@ def _stale(rows, bucket: str, start, produced: Outcome) -> list[int]:
     return [pk for pk, at in rows.values_list("pk", bucket) if at not in given]
 
 
-def _energy_part(key: str, since: datetime, now: datetime, deleted: bool) -> Outcome:
+def _energy_part(
+    key: str, since: datetime, now: datetime, deleted: bool, unit: TieredUnit | None = None
+) -> Outcome:
+    """`unit`: the unit its tier rows were converted by, when an edit changed it."""
     first = local_date(since)
     entity = energy_entities(entity_id=key).first()
     outcome = Outcome()
     if entity is not None:
         prices = price_book(local_day_start(first), now)
-        outcome = energy_rows(entity, first, local_date(now), now, prices)
+        outcome = energy_rows(entity, first, local_date(now), now, prices, tiered_unit=unit)
     # Deleted, or kept out of the views (and not counted again since): nothing computes it.
     gone = deleted and not Entity.objects.filter(entity_id=key, in_views=True).exists()
     rows = DailyEnergyByDevice.objects.filter(entity_id=key)
@@ -230,7 +266,9 @@ def _energy_part(key: str, since: datetime, now: datetime, deleted: bool) -> Out
     return outcome
 
 
-def _activity_part(key: str, since: datetime, now: datetime, deleted: bool) -> Outcome:
+def _activity_part(
+    key: str, since: datetime, now: datetime, deleted: bool, unit: TieredUnit | None = None
+) -> Outcome:
     start = floor_hour(since)
     sensors = activity_sensors(Entity.objects.filter(kind=Entity.Kind.BINARY, area=key))
     outcome = activity_rows(key, sensors.get(key, []), start, now, now)
@@ -240,11 +278,12 @@ def _activity_part(key: str, since: datetime, now: datetime, deleted: bool) -> O
     return outcome
 
 
-def _outcome(name: str, since: dict[str, datetime], deleted: set[str], now: datetime) -> Outcome:
+def _outcome(name: str, since: dict[str, datetime], deleted: set[str], now: datetime,
+             units: dict[str, TieredUnit]) -> Outcome:  # fmt: skip
     total = Outcome()
     part = _energy_part if name == ENERGY else _activity_part
     for key, start in sorted(since.items()):
-        found = part(key, start, now, key in deleted)
+        found = part(key, start, now, key in deleted, units.get(key))
         _merge(total, found)
         total.stale.extend(found.stale)
     return total
@@ -276,8 +315,12 @@ def take_up(
         "first_seen_unknown": sorted(unknown),
     }
     deleted = {mark.key for mark in marks if mark.deleted}
+    units: dict[str, TieredUnit] = {}  # the unit the tier rows were converted by: the first's
+    for mark in marks:
+        if mark.unit_before and mark.key not in units:
+            units[mark.key] = TieredUnit(mark.unit_before, _tier_run_since(mark.noted))
     start = min(since.values(), default=None)
-    work = partial(_outcome, name, since, deleted, now)
+    work = partial(_outcome, name, since, deleted, now, units)
     done = _run(name, "edits", start, now, now, False, run, work=work, held=held)
     ViewFollowUp.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
     return done

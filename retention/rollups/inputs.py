@@ -27,6 +27,7 @@ import logging
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 
@@ -36,6 +37,7 @@ from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.rollups.power import PowerPoints, read_power
+from retention.rollups.tier_kinds import TieredUnit, rescaled
 from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
@@ -85,11 +87,18 @@ Part = RawPart | TierPart | Unavailable
 
 
 def _tier_rows(
-    entity: Entity, start: datetime | None, end: datetime, policy: str, *, newest: int = 0
+    entity: Entity,
+    start: datetime | None,
+    end: datetime,
+    policy: str,
+    *,
+    newest: int = 0,
+    tiered_unit: TieredUnit | None = None,
 ) -> list[tuple[Aggregate, dict]]:
     """The entity's tier rows with window start in [start, end) (start None: any before end;
     `newest`: only that many of the newest), ascending, with the stored fields (the tiers
-    also keep `carry_*`: the raw sample in force at the window end)."""
+    also keep `carry_*`: the raw sample in force at the window end), as the entity reads them
+    now (`tier_kinds.rescaled`: made under another kind, or converted by `tiered_unit`)."""
     step = HOUR if policy == HOURLY_POLICY else DAY
     since = "" if start is None else "time >= $start AND "
     query = (
@@ -107,7 +116,7 @@ def _tier_rows(
             for row in stream:
                 kind = str(row.values.get("kind") or entity.kind)
                 present = {k: v for k, v in row.values.items() if v is not None}
-                values = expand(policy, present, kind)
+                kind, values = rescaled(entity, kind, expand(policy, present, kind), tiered_unit)
                 aggregate = Aggregate.from_fields(kind, row.time, row.time + step, values)
                 rows.append((aggregate, values))
     except InfluxQueryError as exc:
@@ -117,25 +126,34 @@ def _tier_rows(
     return rows[::-1] if newest else rows
 
 
-def _tier_row_before(entity: Entity, moment: datetime) -> tuple[Aggregate, dict] | None:
+def _tier_row_before(
+    entity: Entity, moment: datetime, tiered_unit: TieredUnit | None
+) -> tuple[Aggregate, dict] | None:
     """The entity's newest tier row whose window ends at or before `moment` (hourly before
     daily when both end there), None when nothing before `moment` was tiered."""
     found = [
         row
         for policy in (HOURLY_POLICY, DAILY_POLICY)
-        for row in _tier_rows(entity, None, moment, policy, newest=2)
+        for row in _tier_rows(entity, None, moment, policy, newest=2, tiered_unit=tiered_unit)
         if row[0].window_end <= moment
     ]
     return max(found, key=lambda row: row[0].window_end, default=None)
 
 
 def entity_parts(
-    entity: Entity, start: datetime, end: datetime, *, plain_power: bool = False
+    entity: Entity,
+    start: datetime,
+    end: datetime,
+    *,
+    plain_power: bool = False,
+    tiered_unit: TieredUnit | None = None,
 ) -> list[Part]:
     """The entity's data over [start, end) as consecutive parts (see the module docstring).
     With `plain_power` (`retention.rollups.power.plain_power` said yes), raw parts are read as
-    `PowerPoints`."""
-    hourly = _tier_rows(entity, floor_day(start), end, HOURLY_POLICY)
+    `PowerPoints`; `tiered_unit`: the unit the tier rows were converted by, when an edit
+    changed it."""
+    tier_rows = partial(_tier_rows, entity, tiered_unit=tiered_unit)
+    hourly = tier_rows(floor_day(start), end, HOURLY_POLICY)
     daily: list[tuple[Aggregate, dict]] | None = None  # read only when needed
     plan: list[Part] = []
     for part_start, part_end in utc_day_pieces(start, end):
@@ -147,7 +165,7 @@ def entity_parts(
                 continue
         else:  # whatever the entity's `tiered` flag says now: it may have been tiered before
             if daily is None:
-                daily = _tier_rows(entity, floor_day(start), end, DAILY_POLICY)
+                daily = tier_rows(floor_day(start), end, DAILY_POLICY)
             found = next((r for r in daily if r[0].window_start == floor_day(part_start)), None)
             if found is not None and _raw_gone(entity, part_start, part_end, [found[0]]):
                 day_row, fields = found
@@ -173,7 +191,7 @@ def entity_parts(
             previous = plan[index - 1] if index else None
             if isinstance(previous, TierPart):
                 from_tier = _carry_from_tier(part, previous.rows[-1], previous.last_fields)
-            elif index == 0 and (before := _tier_row_before(entity, part.start)) is not None:
+            elif index == 0 and (before := _tier_row_before(entity, part.start, tiered_unit)):
                 # The range starts after tiered days (a refresh's recent range, a rebuild
                 # of the days after them): their raw carry-in is as stale as it is above.
                 from_tier = _carry_from_tier(part, *before)

@@ -1,60 +1,109 @@
-"""Tier rows made under another kind than the entity's now, for daily_energy_by_device.
+"""Tier rows made under another kind or unit than the entity's now, for daily_energy_by_device.
 
 Every tier row carries the kind it was aggregated under (its `kind` tag). A kind corrected in
 the admin after the hourly tier took an entity's raw states leaves its tiered days with rows
 of the old kind, and those hold what that kind keeps ("What an aggregate row holds",
 docs/storage.md):
 - a numeric row holds the time-weighted mean of the readings as Home Assistant wrote them
-  (never scaled: no unit of power is converted for a numeric sensor) and its coverage, so
-  for a sensor now power the energy is mean x factor x coverage, exactly what a power row
-  of the same readings holds: `as_kind` converts it, by the registry unit's factor to W
-  (`registry_convert`), while the entity's points are recorded in one unit only (a numeric
-  row mixes the readings of W and kW measurements unconverted);
+  (no unit of power is converted for a numeric sensor) and its coverage, so for a sensor now
+  power the energy is mean x factor x coverage, exactly what a power row of the same readings
+  holds: `rescaled` makes it one, by the registry unit's factor to W (`registry_convert`);
 - any other change (power -> energy: a power row integrates the readings as watts and keeps
   no meter growth; energy -> power; a numeric row for a meter; binary, text, weather rows)
-  cannot give the new kind's figures: `as_kind` says why, and the day gets no row.
+  cannot give the new kind's figures: `why_not` says why, and the day gets no row.
+
+A power or energy entity's unit corrected in the admin (kW readings labelled W) leaves rows
+converted by the old unit (power rows hold W, energy rows kWh, and record no unit): the
+follow-up knows it from the edit (`ViewFollowUp.unit_before`), and `rescaled` converts them
+by the ratio of the two units' factors (2 "W" become 2000 W). A tier run after the edit (the
+follow-up waited for the broker) may have written rows by the new unit (new days, a sparse
+day's states composed, points of an entity ticked again): then no row tells which unit it
+holds, and `why_not` names the tiered days instead.
+
+Both conversions are exact while the entity's points lie in one unit (`Entity.series`): a row
+of a sensor whose points are in W and in kW mixes readings the registry unit converted with
+readings converted by their own, which no factor undoes; `why_not` says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from enrich.wording import counted
-from retention.entities.units import Units, registry_convert
+from retention.entities.units import SAME, Convert, Units, converter, registry_convert, unit_of
 from retention.models import Entity
 from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate
 from retention.timeutil import stretches
 
+SCALED = ("avg_value", "min_value", "max_value", "last_value", "carry_value", "total_energy")
 GROWTH = "their {source} rows cannot give a meter's growth"
 ENERGY = "their {source} rows cannot give a power sensor's energy"
-UNITS = "their {source} rows mix readings written in {units}, unconverted"
+UNITS = "their {source} rows mix readings written in {units}"
 NO_ROW = "no row is computed for them"
 
 
-def as_kind(entity: Entity, row: Aggregate, source: str) -> Aggregate | str:
-    """The tier row as one of the entity's kind now, or why it cannot be one (`source`:
-    "hourly" or "daily", the tier it comes from)."""
+@dataclass(frozen=True)
+class TieredUnit:
+    """The unit a power or energy entity's tier rows were converted by until an edit changed
+    it; `run`: a tier run since the edit (its rows may hold either unit)."""
+
+    unit: str
+    run: int | None = None
+
+
+def _units(entity: Entity) -> list[str]:
+    """The units the entity's points are recorded in (none: the registry's throughout)."""
+    return sorted({unit for unit in Units(entity).by_measurement.values() if unit})
+
+
+def rescaled(
+    entity: Entity, kind: str, fields: dict, tiered: TieredUnit | None
+) -> tuple[str, dict]:
+    """The kind and fields of a tier row made under `kind` (and, for a row of the entity's
+    kind, converted by `tiered`, None: by its unit now) as the entity reads them now; as they
+    are when they cannot be converted exactly (`why_not` says why)."""
+    if len(_units(entity)) > 1:
+        return kind, fields
+    if kind == Entity.Kind.NUMERIC and entity.kind == Entity.Kind.POWER:
+        out = _scaled(fields, registry_convert(entity))
+        if isinstance(out.get("avg_value"), float) and "coverage_seconds" in out:
+            out["total_energy"] = out["avg_value"] * out["coverage_seconds"] / WATT_SECONDS_PER_KWH
+        return Entity.Kind.POWER, out
+    if kind == entity.kind and tiered is not None and tiered.run is None:
+        old = converter(kind, tiered.unit, unit_of(entity)) or SAME
+        return kind, _scaled(fields, Convert(scale=registry_convert(entity).scale / old.scale))
+    return kind, fields
+
+
+def _scaled(fields: dict, convert: Convert) -> dict:
+    out = dict(fields)
+    for name in SCALED:
+        if isinstance(out.get(name), int | float) and not isinstance(out[name], bool):
+            out[name] = convert(float(out[name]))
+    return out
+
+
+def why_not(entity: Entity, row: Aggregate, source: str, tiered: TieredUnit | None) -> str | None:
+    """Why the tier row (`rescaled` already) cannot give the entity's figures; None: it can
+    (`source`: "hourly" or "daily", the tier it comes from)."""
+    units = ", ".join(_units(entity))
     if row.kind == entity.kind:
-        return row
+        if tiered is None or (tiered.run is None and len(_units(entity)) < 2):
+            return None
+        why = f"tiered while its unit was {tiered.unit!r}, unit now {entity.unit!r}: "
+        if tiered.run is not None:
+            return why + (
+                f"tier run {tiered.run} since the edit may have written {source} rows by "
+                "either, and no row tells which"
+            )
+        return why + UNITS.format(source=source, units=units)
     why = f"tiered as {row.kind}, kind now {entity.kind}: "
     if entity.kind != Entity.Kind.POWER:
         return why + GROWTH.format(source=source)
     if row.kind != Entity.Kind.NUMERIC:
         return why + ENERGY.format(source=source)
-    units = sorted({unit for unit in Units(entity).by_measurement.values() if unit})
-    if len(units) > 1:
-        return why + UNITS.format(source=source, units=", ".join(units))
-    scale = registry_convert(entity)
-    values = {
-        name: None if value is None else scale(value)
-        for name in ("avg_value", "min_value", "max_value", "last_value")
-        for value in (getattr(row, name),)
-    }
-    energy = None
-    if values["avg_value"] is not None:
-        energy = values["avg_value"] * row.coverage_seconds / WATT_SECONDS_PER_KWH
-    return replace(row, kind=Entity.Kind.POWER, total_energy=energy, **values)
+    return why + UNITS.format(source=source, units=units)
 
 
 def named(entity_id: str, days: dict[date, str]) -> list[str]:

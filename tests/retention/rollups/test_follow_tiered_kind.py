@@ -1,9 +1,11 @@
-"""An entity's kind corrected in the admin after the hourly tier took its raw states: the
-follow-up computes its tiered days from hourly rows made under the old kind (each row's `kind`
-tag). Where those rows give the new kind's figures exactly (a numeric sensor in W corrected to
-power: a row's time-weighted mean x coverage is the energy), they are converted; where they
-cannot (a kWh meter registered as power, corrected to energy: its rows integrate the readings
-as watts, they keep no meter growth) the day gets no row, and the run names the days and why.
+"""An entity's kind or unit corrected in the admin after the hourly tier took its raw states:
+the follow-up computes its tiered days from hourly rows made under the old kind (each row's
+`kind` tag) or converted by the old unit. Where those rows give the figures exactly (a numeric
+sensor in kW corrected to power: a row's time-weighted mean x 1000 x coverage is the energy; a
+power sensor's label corrected from W to kW: its rows x 1000), they are converted, the value
+carried into the next raw day too; where they cannot (a kWh meter registered as power,
+corrected to energy: its rows integrate the readings as watts, they keep no meter growth) the
+day gets no row, and the run names the days and why.
 
 The raw points, the hourly tier run, the admin's change form and the follow-up are real.
 """
@@ -45,19 +47,24 @@ def tiered(ha_db: HaDatabase, entity_id: str, points: list, unit: str, kind: str
     return entity
 
 
-def test_a_numeric_sensor_in_watts_corrected_to_power_gets_its_tiered_days(
+def every_3_hours(value: float) -> list:
+    """`value` from T0 on, reported again at 01:00, 04:00, ... (the third day's first hour is
+    the value carried in from the tiered day before)."""
+    return [(T0, value)] + [(T0 + (3 * n + 1) * HOUR, value) for n in range(23)]
+
+
+def test_a_numeric_sensor_in_kilowatts_corrected_to_power_gets_its_tiered_days(
     admin_client, ha_db: HaDatabase, enrich_db: str
 ):
-    # 500 W all along, reported every 3 hours; registered numeric (discovery's guess).
-    points = [(T0 + n * 3 * HOUR, 500.0) for n in range(24)]
-    pump = tiered(ha_db, "sensor.pump", points, "W", "numeric")
+    # 0.5 kW all along; registered numeric (discovery's guess).
+    pump = tiered(ha_db, "sensor.pump", every_3_hours(0.5), "kW", "numeric")
     assert rows("sensor.pump") == {}  # not in the energy view
 
     edit_in_the_admin(admin_client, pump, kind="power")
     run = follow_edits(ENERGY, now=AFTER)
 
     assert run.status == "ok", run.errors
-    # The tiered days from their numeric hourly rows (mean 500 W x 24 h), the raw day too.
+    # The tiered days from their numeric hourly rows (mean 0.5 kW x 24 h), the raw day too.
     assert rows("sensor.pump") == {day: (12.0, 500.0, 500.0) for day in (FIRST, SECOND, THIRD)}
     assert run.details["skipped"] == []
     # Once the daily tier holds those days (its rows keep the hours' kind): a rebuild alike.
@@ -98,4 +105,42 @@ def test_a_meter_registered_as_power_corrected_to_energy_keeps_no_figure_of_its_
     assert run.details["skipped"] == [
         f"sensor.grid_meter {FIRST} to {SECOND} (2 days): tiered as power, kind now energy: "
         "their daily rows cannot give a meter's growth; no row is computed for them"
+    ]
+
+
+def test_a_power_sensors_unit_corrected_from_w_to_kw_converts_its_tiered_days(
+    admin_client, ha_db: HaDatabase, enrich_db: str
+):
+    # 2 kW all along, labelled W by its integration: the view and the tiers read 2 W.
+    heater = tiered(ha_db, "sensor.heater_power", every_3_hours(2.0), "W", "power")
+    assert rows("sensor.heater_power")[FIRST] == (0.048, 2.0, 2.0)
+
+    edit_in_the_admin(admin_client, heater, unit="kW")
+    run = follow_edits(ENERGY, now=AFTER)
+
+    assert run.status == "ok", run.errors
+    # Its hourly rows hold 2 W: converted by 1000, as its raw points of the third day are.
+    expected = (48.0, 2000.0, 2000.0)
+    assert rows("sensor.heater_power") == {day: expected for day in (FIRST, SECOND, THIRD)}
+    assert run.details["skipped"] == []
+
+
+def test_a_tier_run_between_the_unit_correction_and_its_follow_up_leaves_no_row_to_guess(
+    admin_client, ha_db: HaDatabase, enrich_db: str
+):
+    heater = tiered(ha_db, "sensor.heater_power", every_3_hours(2.0), "W", "power")
+
+    edit_in_the_admin(admin_client, heater, unit="kW")
+    # The follow-up waits (the broker was out of reach); the hourly tier takes the third day
+    # meanwhile, by the new unit: 2 kW rows beside the first days' 2 W ones.
+    run = tiers.downsample_hourly(THIRD, THIRD + DAY)
+    assert run.status == "ok", run.errors
+    followed = follow_edits(ENERGY, now=AFTER)
+
+    assert followed.status == "ok", followed.errors
+    assert rows("sensor.heater_power") == {}  # its 0.048 kWh days go, none is guessed
+    assert followed.details["skipped"] == [
+        f"sensor.heater_power {FIRST} to {THIRD} (3 days): tiered while its unit was 'W', "
+        f"unit now 'kW': tier run {run.pk} since the edit may have written hourly rows by "
+        "either, and no row tells which; no row is computed for them"
     ]
