@@ -74,6 +74,7 @@ HOURLY_ROW = (
     "cannot be split (TIME_ZONE is not a whole number of hours from UTC then)"
 )
 
+CARRIED = "the value it starts from is carried in from the tier row before it"
 ARCHIVED_PART = (
     "part of this local day lies in a UTC day the archive took out of InfluxDB (its daily "
     "rows left for the archive, which a rebuild does not read): read from the rest alone it "
@@ -138,6 +139,8 @@ def energy_rows(
                 pieces[local_date(row.window_start)].append(piece)
                 points[local_date(row.window_start)] += row_points(row)
         else:
+            if part.doubt:  # its first day starts from the value a tier row carries in
+                other_kind[local_date(part.start)] = f"{CARRIED}, {part.doubt}"
             points.update(_raw_points(part))
             in_force.update(_in_force(part))
             edges = _edges(part, prices)

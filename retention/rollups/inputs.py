@@ -37,7 +37,7 @@ from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.rollups.power import PowerPoints, read_power
-from retention.rollups.tier_kinds import TieredUnit, rescaled
+from retention.rollups.tier_kinds import TieredUnit, rescaled, why_not
 from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
@@ -63,6 +63,7 @@ class RawPart:
     source: str = "raw"
     # With plain_power: `samples` holds only the carried-in sample, the points are here.
     points: PowerPoints | None = None
+    doubt: str | None = None  # why the value carried in from a tier row cannot be read now
 
 
 @dataclass
@@ -189,15 +190,19 @@ def entity_parts(
             else:
                 part.samples = list(read_samples(entity, part.start, part.end))
             previous = plan[index - 1] if index else None
+            before = None
             if isinstance(previous, TierPart):
-                from_tier = _carry_from_tier(part, previous.rows[-1], previous.last_fields)
-            elif index == 0 and (before := _tier_row_before(entity, part.start, tiered_unit)):
+                before = (previous.rows[-1], previous.last_fields)
+            elif index == 0:
                 # The range starts after tiered days (a refresh's recent range, a rebuild
                 # of the days after them): their raw carry-in is as stale as it is above.
-                from_tier = _carry_from_tier(part, *before)
+                before = _tier_row_before(entity, part.start, tiered_unit)
+            if before is not None and _carry_from_tier(part, *before):
+                source = (
+                    "hourly" if before[0].window_end - before[0].window_start == HOUR else "daily"
+                )
+                part.doubt = why_not(entity, before[0], source, tiered_unit)
             else:
-                from_tier = False
-            if not from_tier:
                 _known_before_gap(entity, part)
     return plan
 

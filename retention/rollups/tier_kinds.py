@@ -10,7 +10,8 @@ docs/storage.md):
   holds: `rescaled` makes it one, by the registry unit's factor to W (`registry_convert`);
 - any other change (power -> energy: a power row integrates the readings as watts and keeps
   no meter growth; energy -> power; a numeric row for a meter; binary, text, weather rows)
-  cannot give the new kind's figures: `why_not` says why, and the day gets no row.
+  cannot give the new kind's figures: `why_not` says why, and the day gets no row, nor does
+  the raw day after it, which starts from the value the row carries in (`RawPart.doubt`).
 
 A power or energy entity's unit corrected in the admin (kW readings labelled W) leaves rows
 converted by the old unit (power rows hold W, energy rows kWh, and record no unit): the
@@ -110,10 +111,10 @@ def named(entity_id: str, days: dict[date, str]) -> list[str]:
     """The run's lines for the days the entity gets no row: a line per stretch of days that
     share a reason ("sensor.x 2024-03-04 to 2024-03-06 (3 days): tiered as power, ...")."""
     lines = []
-    for why in sorted(set(days.values())):
+    for why in set(days.values()):
         found = sorted(day for day, reason in days.items() if reason == why)
         for first, last in stretches(found, timedelta(days=1)):
             span = str(first) if first == last else f"{first} to {last}"
             count = counted((last - first).days + 1, "day")
-            lines.append(f"{entity_id} {span} ({count}): {why}; {NO_ROW}")
-    return lines
+            lines.append((first, f"{entity_id} {span} ({count}): {why}; {NO_ROW}"))
+    return [line for _, line in sorted(lines)]

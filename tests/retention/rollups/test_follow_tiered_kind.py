@@ -5,7 +5,8 @@ sensor in kW corrected to power: a row's time-weighted mean x 1000 x coverage is
 power sensor's label corrected from W to kW: its rows x 1000), they are converted, the value
 carried into the next raw day too; where they cannot (a kWh meter registered as power,
 corrected to energy: its rows integrate the readings as watts, they keep no meter growth) the
-day gets no row, and the run names the days and why.
+day gets no row, nor does the raw day after it (it starts from the value the last row carries
+in), and the run names the days and why.
 
 The raw points, the hourly tier run, the admin's change form and the follow-up are real.
 """
@@ -89,23 +90,27 @@ def test_a_meter_registered_as_power_corrected_to_energy_keeps_no_figure_of_its_
 
     assert run.status == "ok", run.errors
     # The hourly rows integrate the readings, the growth they hide is not there to count: no
-    # row for the tiered days (the power rows go), the raw day counts its growth, 148 - 147.
-    assert rows("sensor.grid_meter") == {THIRD: (1.0, pytest.approx(1000 / 24), 1000.0)}
+    # row for the tiered days (the power rows go), nor for the raw day after them, whose
+    # growth counts from the reading a power row carries in.
+    assert rows("sensor.grid_meter") == {}
     assert run.details["skipped"] == [
         f"sensor.grid_meter {FIRST} to {SECOND} (2 days): tiered as power, kind now energy: "
-        "their hourly rows cannot give a meter's growth; no row is computed for them"
+        "their hourly rows cannot give a meter's growth; no row is computed for them",
+        f"sensor.grid_meter {THIRD} (1 day): the value it starts from is carried in from the "
+        "tier row before it, tiered as power, kind now energy: their hourly rows cannot give "
+        "a meter's growth; no row is computed for them",
     ]
-    assert run.records_deleted == 2
+    assert run.records_deleted == 3
 
     # Once the daily tier holds those days (its rows keep the hours' kind), a rebuild says the
     # same of them.
     assert tiers.downsample_daily(FIRST, THIRD).status == "ok"
     run = rebuild_view(ENERGY, FIRST, THIRD, now=AFTER)
-    assert rows("sensor.grid_meter") == {THIRD: (1.0, pytest.approx(1000 / 24), 1000.0)}
-    assert run.details["skipped"] == [
+    assert rows("sensor.grid_meter") == {}
+    assert run.details["skipped"][0] == (
         f"sensor.grid_meter {FIRST} to {SECOND} (2 days): tiered as power, kind now energy: "
         "their daily rows cannot give a meter's growth; no row is computed for them"
-    ]
+    )
 
 
 def test_a_power_sensors_unit_corrected_from_w_to_kw_converts_its_tiered_days(
