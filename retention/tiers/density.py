@@ -34,7 +34,7 @@ from retention.entities import ha_source
 from retention.models import Entity, TierChunk
 from retention.tiers import reads as tier_reads
 from retention.tiers.raw_delete import delete_raw
-from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before
+from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before, newest, recent
 from retention.tiers.safety import VerificationFailed, raw_retention_policy
 from retention.timeutil import floor_day, utc_midnight
 
@@ -127,12 +127,9 @@ def previous_row(entity_id: str, before: datetime) -> tuple[TierRow | None, date
     """The entity's newest tier row before `before` (hourly, else a daily row newer than the
     hourly ones) and the end of its window."""
     hour = last_row_before(HOURLY_RP, entity_id, before)
-    if hour is not None and hour.start >= before - DAY:
-        return hour, hour.start + timedelta(hours=1)  # no daily row can be newer
-    day = last_row_before(DAILY_RP, entity_id, before)
-    if day is not None and (hour is None or day.start + DAY > hour.start + timedelta(hours=1)):
-        return day, day.start + DAY
-    return hour, None if hour is None else hour.start + timedelta(hours=1)
+    if recent(hour, before):
+        return newest(hour, None, before)  # no daily row can be newer
+    return newest(hour, last_row_before(DAILY_RP, entity_id, before), before)
 
 
 def _kept_ids(day: date) -> list[str]:

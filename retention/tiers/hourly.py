@@ -48,7 +48,9 @@ from retention.tiers.rows import (
     carry_fields,
     carry_sample,
     differences,
+    newest,
     read_rows,
+    recent,
     write_rows,
 )
 from retention.tiers.safety import VerificationFailed, hourly_horizon, raw_retention_policy
@@ -384,9 +386,9 @@ def _unwritable(rows: list[TierRow]) -> str:
 def _previous(
     entity_id: str, start: datetime, reads: tier_reads.GroupReads
 ) -> tuple[TierRow | None, datetime | None]:
-    """The batched newest hourly row when it is from the last day (no row can be newer), else
-    what density.previous_row finds (a daily row is newer after days kept raw)."""
+    """density.previous_row from the batched newest hourly and daily rows (a daily row is
+    newer after days kept raw), or, with no daily rows read (`Reader.ahead`), its own."""
     hour = reads.previous.get(entity_id)
-    if hour is not None and hour.start >= start - DAY:
-        return hour, hour.start + HOUR
-    return density.previous_row(entity_id, start)
+    if reads.daily is None and not recent(hour, start):
+        return density.previous_row(entity_id, start)
+    return newest(hour, (reads.daily or {}).get(entity_id), start)

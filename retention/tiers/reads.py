@@ -11,7 +11,8 @@ entities of the official layout, with exactly `ha_source`'s results:
   (plus one for points with both fields); an entity with several series is counted by
   `ha_source` itself;
 - `last_rows_before` (`retention.tiers.rows`): each entity's newest hourly row before the
-  day (the carry-in chain);
+  day (the carry-in chain), and the newest daily row of those whose hourly row is older than
+  the day before (`density.previous_row`);
 - `delete_day`: one DELETE for the day's entities over all their measurements when no other
   series matches the statement (checked by a query just before; else one per measurement),
   tier-scoped with the cross-policy check of the door; then counted again.
@@ -36,7 +37,7 @@ from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.entities.sources import raw_measurements, source_of
 from retention.models import Entity
-from retention.tiers.rows import TierRow, last_rows_before
+from retention.tiers.rows import DAILY_RP, TierRow, last_rows_before, recent
 from retention.tiers.side import Side
 from retention.tiers.window import (
     Fetched,
@@ -271,14 +272,20 @@ class GroupReads:
     samples: dict[str, list[Sample]]  # the day's samples
     carried: dict[str, Sample | None]  # the sample in force when the day opens
     previous: dict[str, TierRow]  # the newest hourly row before the day
+    # The newest daily row before the day of the entities whose newest hourly row is older
+    # than the day before (`rows.recent`: days kept raw, composed since); None: not read.
+    daily: dict[str, TierRow] | None = None
 
 
 def read_group(entities: Sequence[Entity], start: datetime, database: str,
                fetched: Fetched | None) -> GroupReads:  # fmt: skip
+    previous = last_rows_before([e.entity_id for e in entities], start, GROUP_SIZE)
+    older = [e.entity_id for e in entities if not recent(previous.get(e.entity_id), start)]
     return GroupReads(
         window_samples(entities, start, start + DAY, database, fetched),
         carried_in(entities, start, database),
-        last_rows_before([e.entity_id for e in entities], start, GROUP_SIZE),
+        previous,
+        last_rows_before(older, start, GROUP_SIZE, DAILY_RP),
     )
 
 

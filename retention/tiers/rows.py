@@ -37,6 +37,7 @@ from retention.tiers.aggregate import Aggregate, FieldValue
 from retention.tiers.layout import DAILY_RP, HOURLY_RP, compact, expand  # noqa: F401 (DAILY_RP: re-exported)
 from retention.tiers.row_units import UNIT_FIELDS
 from retention.tiers.timeline import TOTAL, is_gap
+from retention.timeutil import DAY
 
 MEASUREMENT = TIER_MEASUREMENT
 CARRY_VALUE = "carry_value"
@@ -48,6 +49,7 @@ CARRY_LAST_RESET = "carry_last_reset"
 LATE_TIMES = "late_times"
 TAGS = ("entity_id", "kind")
 REL_TOLERANCE = 1e-9
+HOUR = timedelta(hours=1)
 
 
 def is_own_field(name: str) -> bool:
@@ -205,24 +207,42 @@ def last_row_before(rp: str, entity_id: str, before: datetime) -> TierRow | None
     return None if row is None else _row(rp, entity_id, row.time, row.values)
 
 
-def last_rows_before(entity_ids: Sequence[str], before: datetime, group: int
-                     ) -> dict[str, TierRow]:  # fmt: skip
-    """Each entity's newest hourly row before `before`, one query per `group` entities."""
+def last_rows_before(entity_ids: Sequence[str], before: datetime, group: int,
+                     rp: str = HOURLY_RP) -> dict[str, TierRow]:  # fmt: skip
+    """Each entity's newest row in `rp` (hourly) before `before`, one query per `group`
+    entities (`last_row_before` of each)."""
     found: dict[str, TierRow] = {}
     for n in range(0, len(entity_ids), group):
         part = entity_ids[n : n + group]
         terms = " OR ".join(f'"entity_id" = $e{i}' for i in range(len(part)))
         params: dict[str, Any] = {f"e{i}": entity_id for i, entity_id in enumerate(part)}
         query = (
-            f"SELECT * FROM {_source(HOURLY_RP)} WHERE time < $before AND ({terms}) "
+            f"SELECT * FROM {_source(rp)} WHERE time < $before AND ({terms}) "
             'GROUP BY "entity_id" ORDER BY time DESC LIMIT 1'
         )
         params["before"] = before
         with get_timeseries().query(settings.TIER_DATABASE, query, params) as rows:
             for row in rows:
                 entity_id = row.tags.get("entity_id", "")
-                found[entity_id] = _row(HOURLY_RP, entity_id, row.time, row.values)
+                found[entity_id] = _row(rp, entity_id, row.time, row.values)
     return found
+
+
+def recent(hour: TierRow | None, before: datetime) -> bool:
+    """Whether the newest hourly row before `before` is of the day before it: no daily row
+    can then be newer, and `density.previous_row` needs none."""
+    return hour is not None and hour.start >= before - DAY
+
+
+def newest(hour: TierRow | None, day: TierRow | None, before: datetime
+           ) -> tuple[TierRow | None, datetime | None]:  # fmt: skip
+    """`density.previous_row` from the entity's newest hourly and daily rows before `before` (the
+    daily one is not looked at when the hourly one is `recent`)."""
+    if recent(hour, before):
+        return hour, hour.start + HOUR  # type: ignore[union-attr]
+    if day is not None and (hour is None or day.start + DAY > hour.start + HOUR):
+        return day, day.start + DAY
+    return hour, None if hour is None else hour.start + HOUR
 
 
 def write_rows(rp: str, rows: Iterable[TierRow]) -> int:
