@@ -24,7 +24,7 @@ raw states before a later day are gone (`previous_row`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
@@ -106,6 +106,42 @@ def without_kept(entity_id: str, ranges: list[tuple[date, date]]) -> list[tuple[
             pieces.append((day, end))
             day = end
     return pieces
+
+
+def with_raw(entities: Sequence[Entity], ranges: list[tuple[date, date]], database: str
+             ) -> Iterator[tuple[Entity, datetime, datetime]]:  # fmt: skip
+    """(entity, start, end) of each run of days of the `ranges` without the entity's kept days
+    (`without_kept`) that holds raw states of it (late points: `retention.tiers.late`). The
+    states are counted for all entities at once (`_outside_kept`); only an entity with states
+    outside its kept days, in more than one run of days, is counted again run by run."""
+    outside = [_outside_kept(entities, first, stop, database) for first, stop in ranges]
+    for entity in entities:
+        for whole, counts in zip(ranges, outside, strict=True):
+            if not counts[entity.entity_id]:
+                continue
+            pieces = without_kept(entity.entity_id, [whole])
+            for first, stop in pieces:
+                start, end = utc_midnight(first), utc_midnight(stop)
+                if len(pieces) == 1 or ha_source.count_samples(
+                    entity, start, end, database=database
+                ):
+                    yield entity, start, end
+
+
+def _outside_kept(entities: Sequence[Entity], first: date, stop: date, database: str
+                  ) -> dict[str, int]:  # fmt: skip
+    """Each entity's raw states in the days [first, stop) outside its kept days: counted in
+    the days, less those counted in each kept day (of the entities kept that day)."""
+    counts = tier_reads.count_samples(entities, utc_midnight(first), utc_midnight(stop), database)
+    chunks = TierChunk.objects.filter(tier=TierChunk.Tier.HOURLY, day__gte=first, day__lt=stop)
+    for day, kept in chunks.exclude(kept_raw=[]).values_list("day", "kept_raw"):
+        held = [e for e in entities if counts[e.entity_id] and e.entity_id in (kept or [])]
+        if held:
+            start = utc_midnight(day)
+            for entity_id, count in tier_reads.count_samples(held, start, start + DAY,
+                                                             database).items():  # fmt: skip
+                counts[entity_id] -= count
+    return counts
 
 
 def record_kept(day: date, kept: list[str]) -> None:

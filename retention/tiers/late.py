@@ -81,15 +81,11 @@ def fold_late_points(tier: HourlyTier, lock: RunLock, run_id: int) -> None:
     hourly = RetentionRun.Operation.DOWNSAMPLE_HOURLY.label
     archived = ArchivedRows(f"{hourly} run {run_id} folding late points into archived days")
     try:
-        for entity in tier.entities:
-            for first, stop in density.without_kept(entity.entity_id, ranges):
-                start, end = utc_midnight(first), utc_midnight(stop)
-                if not ha_source.count_samples(entity, start, end, database=tier.database):
-                    continue
-                if daily_lock is None and (daily_lock := _daily_lock(tier, run_id)) is None:
-                    return
-                _fold(tier, entity, start, end, archived)
-                still_held(lock, daily_lock, *archived.locks)
+        for entity, start, end in density.with_raw(tier.entities, ranges, tier.database):
+            if daily_lock is None and (daily_lock := _daily_lock(tier, run_id)) is None:
+                return
+            _fold(tier, entity, start, end, archived)
+            still_held(lock, daily_lock, *archived.locks)
         for entity in tier.entities:
             for last in sorted(tier.holes.get(entity.entity_id, ())):
                 if daily_lock is None and (daily_lock := _daily_lock(tier, run_id)) is None:
