@@ -38,6 +38,7 @@ from retention.entities.samples import Sample
 from retention.models import Entity, TierChunk
 from retention.tiers import ahead as tier_ahead
 from retention.tiers import density
+from retention.tiers import reader as tier_reader
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import DayTier, Outcome, find_chunk, set_chunk, still_held
 from retention.tiers.pending import PendingDeletes
@@ -88,7 +89,7 @@ class HourlyTier(DayTier):
         tiered = Entity.objects.filter(tiered=True).order_by("entity_id")
         self.entities = [entity for entity in tiered if _readable(entity, self.outcome)]
         self._raw_rp: str | None = None
-        self.reader = tier_reads.Reader(self.entities, self.database)
+        self.reader = tier_reader.Reader(self.entities, self.database)
         self.ahead = tier_ahead.Lookahead()
         self.side = Side("tier-side")  # reads the main thread need not wait for in turn
         self.work_set: set[date] = set()
@@ -142,7 +143,7 @@ class HourlyTier(DayTier):
 
     # -- one entity, one day --
     def compute(
-        self, entity: Entity, day: date, reads: tier_reads.GroupReads | None = None
+        self, entity: Entity, day: date, reads: tier_reader.GroupReads | None = None
     ) -> _EntityDay:
         """The entity's hourly rows of `day`, from the day's batched reads (tier_reads), or,
         without them (a kept day the daily tier composes: density.add_kept_days), its own."""
@@ -384,7 +385,7 @@ def _unwritable(rows: list[TierRow]) -> str:
 
 
 def _previous(
-    entity_id: str, start: datetime, reads: tier_reads.GroupReads
+    entity_id: str, start: datetime, reads: tier_reader.GroupReads
 ) -> tuple[TierRow | None, datetime | None]:
     """density.previous_row from the batched newest hourly and daily rows (a daily row is
     newer after days kept raw), or, with no daily rows read (`Reader.ahead`), its own."""

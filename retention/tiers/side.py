@@ -1,5 +1,5 @@
 """One helper thread with an InfluxDB connection of its own (`Side`): the hourly tier's reader
-thread (`tier_reads.Prefetch`), and the reads the main thread would otherwise wait for one
+thread (`tier_reader.Prefetch`), and the reads the main thread would otherwise wait for one
 after the other although neither depends on the other (`retention.tiers.hourly`):
 
 - while the day's rows are read back, the day's raw points are counted, and the series the

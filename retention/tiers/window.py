@@ -1,7 +1,7 @@
 """One day's raw points of a group of official-layout entities, read at once as CSV.
 
 `fetch` sends one query over all the group's measurements (`enrich.influx.bulk`) and
-returns the answer unparsed, so a reader thread (`tier_reads.Prefetch`) can read it, and
+returns the answer unparsed, so a reader thread (`tier_reader.Prefetch`) can read it, and
 parse it (`Fetched.parse_ahead`), while the run works on the day before; `parse` turns it into each entity's Samples exactly as `ha_source.read_samples`
 would (`sample_from_official` on the typed fields, same-time points deduplicated, the last
 one winning). Types come from InfluxDB's own field keys (SHOW FIELD KEYS), read with the
