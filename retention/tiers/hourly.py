@@ -112,13 +112,9 @@ class HourlyTier(DayTier):
             return []
         start = self.start
         if start is None:
-            firsts = []
-            for entity in self.entities:
-                first = ha_source.first_sample_time(
-                    entity, utc_midnight(self.end), database=self.database
-                )
-                if first is not None:
-                    firsts.append(utc_date(first))
+            before = utc_midnight(self.end)
+            found = tier_reads.first_times(self.entities, before, self.database).values()
+            firsts = [utc_date(first) for first in found if first is not None]
             last = (
                 TierChunk.objects.filter(tier=self.tier, day__lt=self.end)
                 .order_by("-day")

@@ -6,7 +6,8 @@ entities of the official layout, with exactly `ha_source`'s results:
 
 - the day's points of every entity in the group: one CSV query (`retention.tiers.window`);
 - `carried_in`: the newest point before the day of each entity (`ORDER BY time DESC LIMIT 2`
-  per series), with `ha_source`'s rule for ties;
+  per series), with `ha_source`'s rule for ties; `first_times`: where each entity's raw data
+  starts (a run given no first day);
 - `count_samples`: `ha_source.count_samples` per entity from one COUNT query per group
   (plus one for points with both fields); an entity with several series is counted by
   `ha_source` itself;
@@ -31,6 +32,7 @@ from datetime import datetime
 
 from enrich.influx import get_timeseries
 from enrich.influx.bulk import delete_series, supports_csv
+from retention.day_ranges import EARLIEST_TIME
 from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.entities.sources import raw_measurements, source_of
@@ -97,6 +99,34 @@ def carried_in(entities: Sequence[Entity], start: datetime, database: str
         else:  # two rows per series, newest first
             rows = sorted(newest.get(entity.entity_id, []), key=lambda r: r.time_ns, reverse=True)
             result[entity.entity_id] = ha_source.newest_sample(source, database, rows)
+    return result
+
+
+def first_times(entities: Sequence[Entity], before: datetime, database: str
+                ) -> dict[str, datetime | None]:  # fmt: skip
+    """Each entity's `ha_source.first_sample_time` before `before`, one query per group."""
+    result: dict[str, datetime | None] = {}
+    batched = official(entities)
+    for group in groups(batched):
+        measurements, where, params = selection(group)
+        by_key = keyed(group)
+        query = (
+            f"SELECT * FROM {measurements} WHERE time >= $since AND time < $before AND {where} "
+            'GROUP BY "entity_id", "domain" ORDER BY time ASC LIMIT 1'
+        )
+        params = {**params, "since": EARLIEST_TIME, "before": before}
+        with get_timeseries().query(database, query, params) as rows:
+            for row in rows:
+                entity = entity_of(by_key, row.measurement, row.tags)
+                if entity is not None and row.time is not None:
+                    known = result.get(entity.entity_id)
+                    result[entity.entity_id] = row.time if known is None else min(known, row.time)
+    ids = {e.entity_id for e in batched}
+    for entity in entities:
+        if entity.entity_id not in ids:
+            result[entity.entity_id] = ha_source.first_sample_time(
+                entity, before, database=database
+            )
     return result
 
 
