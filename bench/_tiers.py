@@ -259,6 +259,36 @@ def settled_sizes(databases: set[str], stable_polls: int = 5, interval: float = 
     raise SystemExit(f"InfluxDB's sizes did not settle within {timeout:.0f} s")
 
 
+# --- InfluxDB queries --------------------------------------------------------------------------
+class Queries:
+    """How many queries (POST /query) were sent to InfluxDB, by every thread (`counted`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@contextmanager
+def counted_queries() -> Iterator[Queries]:
+    """Count the queries the gateway sends meanwhile: each still goes to the real InfluxDB."""
+    import threading
+
+    from enrich.influx.gateway import TimeSeries
+
+    queries, lock, request = Queries(), threading.Lock(), TimeSeries._request
+
+    def counted(ts, method, path, doing, **kwargs):
+        if path == "/query":
+            with lock:
+                queries.count += 1
+        return request(ts, method, path, doing, **kwargs)
+
+    TimeSeries._request = counted  # type: ignore[method-assign]
+    try:
+        yield queries
+    finally:
+        TimeSeries._request = request  # type: ignore[method-assign]
+
+
 # --- output -------------------------------------------------------------------------------------
 def figure(value: float, unit: str, target: float | None, better: str) -> dict:
     return {"value": value, "unit": unit, "target": target, "better": better}

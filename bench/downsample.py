@@ -13,7 +13,9 @@ CSV answer (`Accept: application/csv`, one query grouped by entity as the tier r
 read to the end, not parsed) per minute;
 downsample_vs_read = points_per_minute / read_bound_points_per_minute, target 0.2 (the
 machine-independent form: absolute rates differ about 2x between machines). When a target is
-not met, the bench prints the bound it hit with the measured figures.
+not met, the bench prints the bound it hit with the measured figures. run_queries = the
+queries the run sent to InfluxDB (counted at the gateway, every thread): one per group of
+entities for each read of a day, not one per entity.
 Everything is removed at the end (InfluxDB database `bench_downsample_<run>`, this run's own
 (`bench._env.run_database`), the bench's relational
 database, Redis keys under its own prefix).
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             raw_before = sum(count_samples(e, start, end) for e in registry)
             load_before = os.getloadavg()[0]
             read_lines, read_seconds = read_bound(ts, INFLUX_DATABASE, specs, start, end)
-            run = tiers.downsample_hourly(start.date(), end.date())
+            with _tiers.counted_queries() as queries:
+                run = tiers.downsample_hourly(start.date(), end.date())
             load_after = os.getloadavg()[0]
             raw_after = sum(count_samples(e, start, end) for e in registry)
             rows = read_rows(HOURLY_RP, start, end)
@@ -92,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "raw_points": _tiers.figure(run.records_processed, "points", None, "higher"),
         "run_seconds": _tiers.figure(round(seconds, 2), "s", None, "lower"),
         "hourly_rows": _tiers.figure(row_count, "rows", None, "lower"),
+        "run_queries": _tiers.figure(queries.count, "queries", None, "lower"),
     }
     checks = {
         "run ok": run.status == "ok",
