@@ -134,8 +134,9 @@ def _outside_kept(entities: Sequence[Entity], first: date, stop: date, database:
     the days, less those counted in each kept day (of the entities kept that day)."""
     counts = tier_reads.count_samples(entities, utc_midnight(first), utc_midnight(stop), database)
     chunks = TierChunk.objects.filter(tier=TierChunk.Tier.HOURLY, day__gte=first, day__lt=stop)
-    for day, kept in chunks.exclude(kept_raw=[]).values_list("day", "kept_raw"):
-        held = [e for e in entities if counts[e.entity_id] and e.entity_id in (kept or [])]
+    for day, kept in chunks.values_list("day", "kept_raw"):
+        ids = set(kept or ())
+        held = [e for e in entities if counts[e.entity_id] and e.entity_id in ids]
         if held:
             start = utc_midnight(day)
             for entity_id, count in tier_reads.count_samples(held, start, start + DAY,
