@@ -8,8 +8,10 @@ config topics published are kept in Redis (added before a run hands them to the 
 run killed or cut off midway leaves none unknown; with that record lost, the configs the broker
 retains under the root stand in for it, collectors.ha_mqtt.found); those no longer wanted (site deleted or
 disabled, provider removed or disabled, a circuit gone, a flexible load deleted or disabled)
-get an empty retained config, which makes Home Assistant remove the entity, and their retained
-state topics are cleared. A meter's circuit or phantom load without a value now, while the meter
+get an empty retained config, which makes Home Assistant remove the entity, and the next
+publication clears their retained state topics (kept in Redis meanwhile, `clear_key`): Home
+Assistant unsubscribes from an entity's topics only once it has handled its empty config, so
+clears sent in the same burst would reach it and each be logged as a bad message. A meter's circuit or phantom load without a value now, while the meter
 itself is still published, is not gone yet (Home Assistant's sensor unavailable for a poll, a
 Vue channel missing from an answer): it stays, unavailable, until it has had no value for
 GONE_AFTER (the time each entity was last published with a value is kept beside the set). The
@@ -51,6 +53,7 @@ FLUSH_SECONDS = 10.0
 # removed. Shorter gaps (a sensor unavailable, a device offline overnight) show it unavailable.
 GONE_AFTER = timedelta(hours=24)
 METER_KEYS = ("circuit_", "phantom_load_")
+STATE_PARTS = ("state", "attributes", "availability")
 
 
 def topics_from_settings() -> Topics:
@@ -95,6 +98,13 @@ def forget(topics: Topics, config_topics: list[str]) -> None:
         redis = get_redis()
         redis.hdel(published_key(topics), *config_topics)
         redis.hdel(seen_key(topics), *config_topics)
+
+
+def clear_key(topics: Topics) -> str:
+    """Redis set: the topic bases of the entities the last publication removed, whose state,
+    attributes and availability topics the next one clears (lost with Redis's data, they stay
+    retained, harmless: no config names them)."""
+    return make_key("mqtt_clear_next", topics.discovery_prefix, topics.root)
 
 
 def held_starts_key(topics: Topics) -> str:
@@ -242,12 +252,13 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     seen_now |= {topic: seen.get(topic, stamp) for topic in (*unreadable, *gaps, *valueless)}
     messages += [(f"{base}/availability", OFFLINE) for base in (unreadable | gaps).values()]
     removed = {topic: base for topic, base in before.items() if topic not in wanted}
-    clearing = [
-        (topic, "")
-        for config_topic, base in sorted(removed.items())
-        # Config first: HA drops the entity, then the retained state topics are cleared.
-        for topic in (config_topic, f"{base}/state", f"{base}/attributes", f"{base}/availability")
-    ]
+    # Only the configs of the entities removed now: Home Assistant still reads their state
+    # topics until it has handled the empty config. Those of the entities the last publication
+    # removed are cleared now (one it removes again, its clear lost with a cut connection, waits).
+    later = set(removed.values())
+    states = sorted(redis.smembers(clear_key(topics)) - later)
+    clearing = [(topic, "") for topic in sorted(removed)]
+    clearing += [(f"{base}/{part}", "") for base in states for part in STATE_PARTS]
     if wanted:
         # Recorded before the broker gets any of it: a publication killed or cut off once some
         # of its configs reached the broker must leave them known, so a later one removes them
@@ -268,6 +279,9 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     pipe.delete(seen_key(topics))
     if seen_now:
         pipe.hset(seen_key(topics), mapping=seen_now)
+    pipe.delete(clear_key(topics))
+    if later:
+        pipe.sadd(clear_key(topics), *later)
     pipe.delete(held_starts_key(topics))
     if held.published:
         pipe.hset(held_starts_key(topics), mapping=held.published)

@@ -199,6 +199,9 @@ def test_the_price_entity_stays_unavailable_when_prices_ended_and_the_last_answe
     assert subscriber.caught_up(broker)
     node = f"{topics.root}_site_{site.pk}"
     assert cleared(subscriber, f"{topics.discovery_prefix}/sensor/{node}/electricity_price/config")
+    # The next publication clears its state topics.
+    publish_all(broker, topics, now=datetime(2026, 5, 3, 0, 2, tzinfo=UTC))
+    assert subscriber.caught_up(broker)
     assert not any("electricity_price" in topic for topic in subscriber.messages)
 
 

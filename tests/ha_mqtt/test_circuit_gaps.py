@@ -111,6 +111,8 @@ def test_a_circuit_without_a_value_for_a_day_is_removed(
     # One entity, in the singular: it said "removed 1 entities".
     assert [m for m in caplog.messages if m.startswith("mqtt: removed 1 entity: ")], caplog.text
     assert subscriber.wait_for(lambda m: cleared(subscriber, config))
+    publish_all(broker, topics, now=last_seen + GONE_AFTER)  # clears its state topics
+    assert subscriber.caught_up(broker)
     assert f"{base}/state" not in subscriber.messages
 
 

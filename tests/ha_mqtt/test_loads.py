@@ -219,6 +219,7 @@ def test_renamed_in_the_admin_it_keeps_its_unique_id_and_deleted_it_goes(
         boost.delete()
     assert requested == [request_publish]
     assert publish_all(broker, topics, now=anchor + 20 * MINUTE)["removed"] == 1
+    publish_all(broker, topics, now=anchor + 21 * MINUTE)  # the next: clears its state topics
     assert subscriber.wait_for(lambda m: not any(f"/{key}/" in t for t in m))
     for topic in (config_topic, *(f"{topics.root}/site_{site.pk}/{key}/{p}"
                                   for p in ("state", "attributes", "availability"))):  # fmt: skip
@@ -253,6 +254,7 @@ def test_disabling_a_load_removes_it_and_writes_ask_for_a_publication(
     dishwasher.enabled = False
     dishwasher.save()
     assert publish_all(broker, topics, now=anchor + 20 * MINUTE)["removed"] == 1
+    publish_all(broker, topics, now=anchor + 21 * MINUTE)  # the next: clears its state topics
     assert subscriber.wait_for(lambda m: not any(f"/{key}/" in t for t in m))
     # Prices written (fully, or the latest with the backfill failing) ask for a publication.
     for status in ("ok", "partial"):

@@ -40,6 +40,8 @@ def test_the_moer_percentile_is_removed_not_left_showing(topics, subscriber, bro
     assert cleared(
         subscriber, f"{topics.discovery_prefix}/sensor/{node}/carbon_moer_percentile/config"
     )
+    publish_all(broker, topics)  # the next publication clears its state topics
+    assert subscriber.caught_up(broker)
     assert homes.shown(subscriber, base) is None
     assert not any(topic.startswith(base) for topic in subscriber.messages)
 
@@ -79,6 +81,7 @@ def test_a_site_disabled_meanwhile_loses_its_entities(topics, subscriber, broker
     gone.save()
     outcome = publish_all(broker, topics)
     assert (outcome["status"], outcome["removed"]) == ("ok", 7)  # its diagnostics
+    publish_all(broker, topics)  # the next publication clears their state topics
     assert subscriber.caught_up(broker)
     assert not any(
         f"_site_{gone.pk}/" in t or f"/site_{gone.pk}/" in t for t in subscriber.messages
