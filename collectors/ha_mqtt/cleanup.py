@@ -5,8 +5,10 @@ knows them and they stay, unavailable, for ever.
 
 enrich's configs are told apart from every other integration's ones by
 collectors.ha_mqtt.found. Removing one publishes an empty retained config (Home Assistant
-deletes the entity), then clears the retained state, attributes and availability
-topics the config names, except those a kept entity still uses, and drops it from the record
+deletes the entity) and, once the broker has it and Home Assistant had SETTLE_SECONDS to handle
+it (it unsubscribes from the entity's topics only then: clears reaching it before are logged as
+bad messages), clears the retained state, attributes and availability topics the config
+names, except those a kept entity still uses, and drops it from the record
 of what the publications published (`forget`): a circuit in its day without a value
 (publisher.GONE_AFTER) is not published again, unavailable.
 """
@@ -22,6 +24,10 @@ from collectors.ha_mqtt.found import Entity
 from collectors.ha_mqtt.publisher import desired_messages
 from enrich.mqtt.broker import Endpoint
 
+# How long Home Assistant gets to handle the empty configs before the topics they named are
+# cleared: it handles each as it arrives, within milliseconds when idle.
+SETTLE_SECONDS = 2.0
+
 
 def wanted(topics: Topics) -> tuple[set[str], set[str]]:
     """(config topics the current configuration publishes now, nodes kept whole): nothing
@@ -32,13 +38,13 @@ def wanted(topics: Topics) -> tuple[set[str], set[str]]:
     return set(configs), {topics.node(site_id) for site_id in unread}
 
 
-def plan(entities: list[Entity], removing: list[Entity]) -> list[str]:
-    """The topics to clear, config topics first (Home Assistant drops the entity before its
-    state topics empty), leaving out topics an entity that stays still reads."""
+def plan(entities: list[Entity], removing: list[Entity]) -> tuple[list[str], list[str]]:
+    """(the config topics to clear, the topics they name to clear once Home Assistant dropped
+    the entities), leaving out topics an entity that stays still reads."""
     gone = {entity.config_topic for entity in removing}
     kept = set().union(*(e.topics for e in entities if e.config_topic not in gone))
     named = set().union(*(e.topics for e in removing)) - kept
-    return sorted(gone) + sorted(named)
+    return sorted(gone), sorted(named)
 
 
 def recorded_here(endpoint: Endpoint) -> bool:

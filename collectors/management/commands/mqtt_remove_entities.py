@@ -13,6 +13,7 @@ is used, with a warning. A path in --url (mosquitto_sub -L takes a topic there) 
 what is read is every config under MQTT_DISCOVERY_PREFIX, whatever the path says.
 """
 
+import time
 from urllib.parse import quote
 
 from django.conf import settings
@@ -103,7 +104,9 @@ class Command(BaseCommand):
         # A root left without entities is free again; the current one while enrich publishes
         # under it stays this enrich's.
         keep = topics.root if settings.MQTT_URL and not everything else ""
-        clearing = cleanup.plan(entities, removing) + roots.releasable(entities, removing, keep)
+        configs, named = cleanup.plan(entities, removing)
+        named += roots.releasable(entities, removing, keep)
+        clearing = configs + named
         what = "to remove (--all)" if everything else "orphaned"
         found_here = counted(len(entities), "entity", "entities")
         self.stdout.write(
@@ -122,7 +125,7 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Dry run: would clear {counted(len(clearing), 'retained topic')}:")
         else:
-            self._remove(url, endpoint, clearing, removing, topics)
+            self._remove(url, endpoint, (configs, named), removing, topics)
             self.stdout.write(
                 f"Removed {counted(len(removing), 'entity', 'entities')}: cleared {counted(len(clearing), 'retained topic')}:"
             )
@@ -156,11 +159,17 @@ class Command(BaseCommand):
         return parts._replace(netloc=f"{user}:{password}@{address}").geturl()
 
     def _remove(
-        self, url: str, endpoint: Endpoint, clearing: list[str], removing: list, topics: Topics
+        self,
+        url: str,
+        endpoint: Endpoint,
+        clearing: tuple[list[str], list[str]],
+        removing: list,
+        topics: Topics,
     ) -> None:
-        """Clear `clearing`, then forget `removing` in what the publications recorded, under
-        their lock: a publication running in between would publish them again. On a broker
-        other than MQTT_URL's no publication runs and the record is not about it: no lock."""
+        """Clear `clearing` (`_clear`), then forget `removing` in what the publications
+        recorded, under their lock: a publication running in between would publish them again.
+        On a broker other than MQTT_URL's no publication runs and the record is not about it:
+        no lock."""
         if not cleanup.recorded_here(endpoint):
             self._clear(url, endpoint, clearing)
             return
@@ -184,20 +193,30 @@ class Command(BaseCommand):
             self._clear(url, endpoint, clearing)
             cleanup.forget(topics.discovery_prefix, removing)
 
-    def _clear(self, url: str, endpoint: Endpoint, clearing: list[str]) -> None:
+    def _clear(self, url: str, endpoint: Endpoint, clearing: tuple[list[str], list[str]]) -> None:
+        """Clear the configs, then (cleanup.SETTLE_SECONDS after the broker took them, once
+        Home Assistant dropped their entities) the topics they named."""
+        configs, named = clearing
         # A pending `offline` will of a status topic would be retained again after clearing it.
-        for topic in clearing:
+        for topic in named:
             if topic.endswith("/status"):
                 presence.release(endpoint, topic)
         broker = Broker(url, client_prefix="enrich-cleanup").start()
         try:
             if not broker.wait_connected(WAIT_SECONDS):
                 raise CommandError(f"MQTT broker {broker.url}: not reachable; nothing removed.")
-            handed = [broker.publish(topic, "") for topic in clearing]
-            if not all(handed) or not broker.flush(WAIT_SECONDS):
-                raise CommandError(
-                    f"MQTT broker {broker.url}: the connection was lost while removing; "
-                    "run this again."
-                )
+            _empty(broker, configs)
+            if configs and named:
+                time.sleep(cleanup.SETTLE_SECONDS)
+            _empty(broker, named)
         finally:
             broker.stop()
+
+
+def _empty(broker: Broker, topics: list[str]) -> None:
+    """Publish an empty retained payload to each of `topics`, until the broker acknowledged."""
+    handed = [broker.publish(topic, "") for topic in topics]
+    if not all(handed) or not broker.flush(WAIT_SECONDS):
+        raise CommandError(
+            f"MQTT broker {broker.url}: the connection was lost while removing; run this again."
+        )
