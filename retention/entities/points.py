@@ -149,6 +149,16 @@ def sample_from_state(
     return finish(time, None, raw, kind, attributes or {}, written)
 
 
+def official_attribute(values: Mapping[str, Any], name: str) -> str:
+    """A string attribute of an official-layout point: its `<name>_str` field, else the tag
+    `<name>` (Home Assistant writes the attributes its `tags_attributes` lists as tags, which
+    SELECT * returns with the fields when the query does not group by them); "" without."""
+    for written in (values.get(f"{name}_str"), values.get(name)):
+        if isinstance(written, str):
+            return written
+    return ""
+
+
 def sample_from_official(time: datetime, fields: Mapping[str, Any], kind: str) -> Sample | None:
     """A Sample from an official-layout point's columns; None when it holds no state."""
     value, state = fields.get("value"), fields.get("state")

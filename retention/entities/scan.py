@@ -19,9 +19,9 @@ newest point with a real state, and describes the entity:
   never files under a unit (`_unit_less`: its `default_measurement`, HA_DEFAULT_MEASUREMENT
   when set, or one with a unit field, a binary sensor or weather entity, a date/enum/timestamp
   sensor, or an entity with only text states);
-- device class: official layout the `device_class_str` attribute field, or the measurement
-  name when it is `domain__device_class` (HA then leaves the attribute out); ingestor layout
-  the `device_class` tag (else the attribute); "" when the entity has none;
+- device class: official layout the `device_class_str` field or tag (`official_attribute`), or
+  the measurement when it is `domain__device_class` (HA then leaves the attribute out);
+  ingestor layout the `device_class` tag (else the attribute); "" when the entity has none;
 - friendly name, area (ingestor `area` tag of the newest point: none there is no area, once
   the writer records areas, i.e. any point has the tag), measurement, first_seen/last_seen;
 - series: every measurement the entity has points in, oldest first, with the unit Home
@@ -48,7 +48,11 @@ from django.conf import settings
 
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
-from retention.entities.points import INGESTOR_MEASUREMENT, ingestor_raw_attributes
+from retention.entities.points import (
+    INGESTOR_MEASUREMENT,
+    ingestor_raw_attributes,
+    official_attribute,
+)
 from retention.entities.units import WEATHER_UNITS, official_units
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
@@ -205,7 +209,7 @@ def _unit_less(measurement: str, fields: dict[str, str], rows: list[Row],
         measurement == settings.HA_DEFAULT_MEASUREMENT
         or "unit_of_measurement_str" in fields
         or any(_key(r)[0] in BINARY_DOMAINS | {"weather"} for r in rows)
-        or any(r.values.get("device_class_str") in TEXT_SENSOR_CLASSES for r in rows)
+        or any(official_attribute(r.values, "device_class") in TEXT_SENSOR_CLASSES for r in rows)
         or any(texts and not numbers for numbers, texts in states.values())
     )
 
@@ -271,17 +275,17 @@ def _official_entity(measurement: str, key: tuple[str, str], seen: tuple[Row, Ro
     rows = (last, first)
 
     def attribute(name: str) -> str:
-        return next((str(r.values[name]) for r in rows if r.values.get(name) is not None), "")
+        return next((found for r in rows if (found := official_attribute(r.values, name))), "")
 
-    unit = attribute("unit_of_measurement_str")
+    unit = attribute("unit_of_measurement")
     if not unit and _measurement_is_unit(measurement, entity_id, domain, unit_less):
         unit = measurement
-    device_class = attribute("device_class_str") or (
+    device_class = attribute("device_class") or (
         measurement.split("__", 1)[1] if measurement.startswith(f"{domain}__") else ""
     )
     found = _found(entity_id, unit, device_class, states, seen, measurement=measurement,
-                   layout=Entity.Layout.OFFICIAL, friendly_name=attribute("friendly_name_str"),
-                   state_class=attribute("state_class_str"))  # fmt: skip
+                   layout=Entity.Layout.OFFICIAL, friendly_name=attribute("friendly_name"),
+                   state_class=attribute("state_class"))  # fmt: skip
     found.attribute_units = _weather_units(domain, official_units(last.values))
     return found
 
