@@ -14,7 +14,8 @@ InfluxDB writer, reference/ha_influx_schema.md), the same for both layouts:
   In the ingestor layout an attribute counts when HA's writer would have written it as a
   number: numbers, booleans (1/0) and strings that parse as finite numbers;
 - energy meters only: `state_class` and `last_reset` (official: the fields `state_class_str`
-  and `last_reset_str`; ingestor: those attributes), `last_reset` as a UTC ISO time
+  and `last_reset_str`, or the tags of those names that `tags_attributes` makes; ingestor:
+  those attributes), `last_reset` as a UTC ISO time
   (`last_reset_of`), what `retention.tiers.stepwise` needs to follow HA's statistics.
 
 Gaps (the convention the aggregator relies on): the states `unknown`, `unavailable` and ""
@@ -179,7 +180,7 @@ def sample_from_official(time: datetime, fields: Mapping[str, Any], kind: str) -
             attributes[key] = number_attr
     written = None
     if kind == Entity.Kind.ENERGY:
-        written = {name: fields.get(f"{name}_str") for name in METER_ATTRIBUTES}
+        written = {name: official_attribute(fields, name) or None for name in METER_ATTRIBUTES}
     return finish(time, number, state, kind, attributes, written)
 
 

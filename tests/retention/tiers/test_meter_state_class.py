@@ -102,6 +102,17 @@ def test_last_reset_is_compared_as_a_time_not_as_text():
     assert agg.total_energy == 0.5
 
 
+def test_official_meter_attributes_written_as_tags_are_read():
+    # Home Assistant's `tags_attributes: [state_class, last_reset]` writes them as tags (a
+    # SELECT * gives them as string columns), not as `*_str` fields: a `total` net meter read
+    # as total_increasing counted its export 12 -> 2 as a reset (+2) instead of -10.
+    tagged = {"value": 2.0, "state_class": "total", "last_reset": "2024-05-01T02:00:00+02:00"}
+    official = sample_from_official(T(10, 20), tagged, "energy")
+    assert (official.state_class, official.last_reset) == ("total", MAY_1)
+    agg = energy([meter(9, 50, 12.0, last_reset=MAY_1), official], T(10), T(11))
+    assert agg.total_energy == -10.0
+
+
 def test_ingestor_attributes_give_the_state_class_and_last_reset():
     written = {"state_class": "total", "last_reset": "2024-05-02T00:00:00Z"}
     sample = sample_from_state(T(10), "4.5", "energy", {}, written)
