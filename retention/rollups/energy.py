@@ -32,6 +32,7 @@ from retention.rollups.inputs import (
     Unavailable,
     entity_parts,
     row_points,
+    tier_row_before,
 )
 from retention.rollups.power import MICROSECOND, plain_power, power_windows
 from retention.rollups.prices import PriceBook, price_book
@@ -39,7 +40,7 @@ from retention.rollups.rows import Outcome
 from retention.rollups.tier_kinds import TieredUnit, named, why_not
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.stepwise import aggregate_windows, meter_steps
-from retention.tiers.timeline import window_timeline
+from retention.tiers.timeline import reading_of, window_timeline
 from retention.timeutil import floor_hour, local_date, local_day_length, local_day_start, local_days
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Piece:
     end: datetime
     aggregate: Aggregate
     counted: bool = False  # a meter's raw growth counted at its readings (priced by `_used`)
+    known_from: datetime | None = None  # a meter first read inside the piece: from then on
 
 
 def _edges(part: RawPart, prices: PriceBook) -> list[datetime]:
@@ -126,6 +128,7 @@ def energy_rows(
             # A daily row is a UTC day: it cannot be split between the local days it spans.
             unavailable.update(dict.fromkeys(_spanned(part.start, part.end), DAILY_ROW))
         elif isinstance(part, TierPart):
+            known = _known_before(entity, part, tiered_unit)
             for row in part.rows:
                 if why := why_not(entity, row, part.source, tiered_unit):
                     other_kind.update(dict.fromkeys(_spanned(part.start, part.end), why))
@@ -136,6 +139,11 @@ def energy_rows(
                     unavailable.update(dict.fromkeys(days, HOURLY_ROW))
                     continue
                 piece = Piece(row.window_start, min(row.window_end, end), row)
+                if not known and entity.kind == Entity.Kind.ENERGY:
+                    # The tier keeps no times: its first reading as if no gap followed it.
+                    known_from = row.window_end - timedelta(seconds=row.coverage_seconds)
+                    piece = Piece(piece.start, piece.end, row, known_from=known_from)
+                known = known or row.last_value is not None
                 pieces[local_date(row.window_start)].append(piece)
                 points[local_date(row.window_start)] += row_points(row)
         else:
@@ -151,10 +159,13 @@ def energy_rows(
                 results = aggregate_windows(
                     entity.kind, part.samples, windows, entity_id=entity.entity_id
                 )
+            meter = entity.kind == Entity.Kind.ENERGY
+            read = [s.time for s in part.samples if meter and reading_of("energy", s) is not None]
+            first = read[0] if read else None  # a meter's first reading: nothing known before
             for (w_start, w_end), aggregate in zip(windows, results, strict=True):
                 if aggregate is not None:
-                    meter = entity.kind == Entity.Kind.ENERGY
-                    pieces[local_date(w_start)].append(Piece(w_start, w_end, aggregate, meter))
+                    piece = Piece(w_start, w_end, aggregate, meter, known_from=first)
+                    pieces[local_date(w_start)].append(piece)
             if entity.kind == Entity.Kind.ENERGY:
                 for day, step in _used(entity, part, windows):
                     used[day].append(step)
@@ -186,6 +197,18 @@ def energy_rows(
             if day in in_force:
                 outcome.in_force[entity.entity_id, day] = in_force[day]
     return outcome
+
+
+def _known_before(entity: Entity, part: TierPart, tiered_unit: TieredUnit | None) -> bool:
+    """Whether a meter's reading is known before the tier part: its first row counts from
+    its start then (a gap in force there is time, as in raw), else from its first reading."""
+    first = part.rows[0] if part.rows else None
+    if entity.kind != Entity.Kind.ENERGY or first is None:
+        return True
+    if first.coverage_seconds >= (first.window_end - first.window_start).total_seconds():
+        return True  # known all along its window: no need to look further back
+    before = tier_row_before(entity, part.start, tiered_unit)
+    return before is not None and before[0].last_value is not None
 
 
 def _raw_points(part: RawPart) -> Counter[date]:
@@ -296,8 +319,10 @@ def _energy_day(
             bucket = per_hour[floor_hour(p.start)]
             bucket[0] += p.aggregate.total_energy
             # Over the whole (elapsed) hour: a meter's growth across a gap (unavailable) is
-            # counted at the reading after it, as when Home Assistant writes no gap.
-            bucket[1] += (p.end - p.start).total_seconds()
+            # counted at the reading after it, as when Home Assistant writes no gap. Not
+            # before its first reading, which nothing is known of (as for avg_power).
+            known_from = max(p.start, p.known_from or p.start)
+            bucket[1] += max((p.end - known_from).total_seconds(), 0.0)
         rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
         peak = max(rates) if rates else None
     # A meter's raw steps are priced as used; a day without any energy by its pieces' time.

@@ -127,7 +127,7 @@ def _tier_rows(
     return rows[::-1] if newest else rows
 
 
-def _tier_row_before(
+def tier_row_before(
     entity: Entity, moment: datetime, tiered_unit: TieredUnit | None
 ) -> tuple[Aggregate, dict] | None:
     """The entity's newest tier row whose window ends at or before `moment` (hourly before
@@ -196,7 +196,7 @@ def entity_parts(
             elif index == 0:
                 # The range starts after tiered days (a refresh's recent range, a rebuild
                 # of the days after them): their raw carry-in is as stale as it is above.
-                before = _tier_row_before(entity, part.start, tiered_unit)
+                before = tier_row_before(entity, part.start, tiered_unit)
             if before is not None and _carry_from_tier(part, *before):
                 source = (
                     "hourly" if before[0].window_end - before[0].window_start == HOUR else "daily"

@@ -13,7 +13,8 @@ Rules (README "Materialized views" says the same for users):
   over the time a value was known, energy meters total_kwh / known hours x 1000;
   peak_power: power sensors the highest reading, energy meters the highest hourly average
   power (a meter's growth within one UTC hour / the hour, its elapsed part when open: a gap
-  is time too, the growth across it being counted at the reading after it; None for a day
+  is time too, the growth across it being counted at the reading after it; the time before
+  the meter's first reading is not, as for avg_power; None for a day
   read from the daily tier alone, which keeps no hours).
   cost: energy is priced by the slot in which it was used, where no slot is known by
   ENERGY_FLAT_TARIFF: a power sensor's day is cut at every slot edge and hour, a meter's

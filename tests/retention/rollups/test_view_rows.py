@@ -136,6 +136,33 @@ def test_a_meter_unavailable_at_midnight_peaks_at_its_first_hours_growth(
     assert energy_row("sensor.plug_energy", DAY2).peak_power == pytest.approx(1000)
 
 
+@pytest.mark.parametrize("layout", ["official", "ingestor"])
+@pytest.mark.parametrize("tiered", [False, True])
+def test_a_meters_first_partial_hour_peaks_over_the_time_it_was_known(
+    ha_db: HaDatabase, enrich_db: str, layout: str, tiered: bool
+):
+    """A dishwasher's meter first read at 22:40 grows 0.5 kWh by 22:50 and 0.25 kWh in hour
+    23: 0.75 kWh over the 80 minutes known, 562.5 W on average; hour 22 peaks at 1500 W
+    (0.5 kWh over its 20 minutes known). Before: 500 W (over the whole hour 22), a peak below
+    the average, as a real home's 1135.8 W peak under a 9558.6 W average. A power sensor
+    first read at 22:40 (1500 W, then 250 W from 23:00) gives the same figures."""
+    ha_db.saved_entity(layout, "sensor.dishwasher_energy", [(22 * 3600 + 40 * 60, 5.0),
+        (22 * 3600 + 50 * 60, 5.5), (23 * 3600 + 30 * 60, 5.75)], unit="kWh", kind="energy",
+    )  # fmt: skip
+    ha_db.saved_entity(layout, "sensor.dishwasher_power", [(22 * 3600 + 40 * 60, 1500),
+        (23 * 3600, 250)], unit="W", kind="power",
+    )  # fmt: skip
+    if tiered:
+        assert tiers.downsample_hourly(DAY1, DAY2).status == "ok"
+
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+
+    for entity_id in ("sensor.dishwasher_energy", "sensor.dishwasher_power"):
+        row = energy_row(entity_id)
+        assert row.total_kwh == pytest.approx(0.75)
+        assert (row.avg_power, row.peak_power) == (pytest.approx(562.5), pytest.approx(1500))
+
+
 def test_an_hour_across_local_midnight_is_not_given_to_one_day_from_the_hourly_tier(
     ha_db: HaDatabase, enrich_db: str, settings
 ):
