@@ -266,9 +266,7 @@ def _energy_part(
     return outcome
 
 
-def _activity_part(
-    key: str, since: datetime, now: datetime, deleted: bool, unit: TieredUnit | None = None
-) -> Outcome:
+def _activity_part(key: str, since: datetime, now: datetime, deleted: bool) -> Outcome:
     start = floor_hour(since)
     sensors = activity_sensors(Entity.objects.filter(kind=Entity.Kind.BINARY, area=key))
     outcome = activity_rows(key, sensors.get(key, []), start, now, now)
@@ -281,9 +279,11 @@ def _activity_part(
 def _outcome(name: str, since: dict[str, datetime], deleted: set[str], now: datetime,
              units: dict[str, TieredUnit]) -> Outcome:  # fmt: skip
     total = Outcome()
-    part = _energy_part if name == ENERGY else _activity_part
     for key, start in sorted(since.items()):
-        found = part(key, start, now, key in deleted, units.get(key))
+        if name == ENERGY:  # only the energy view reads power and energy rows
+            found = _energy_part(key, start, now, key in deleted, units.get(key))
+        else:
+            found = _activity_part(key, start, now, key in deleted)
         _merge(total, found)
         total.stale.extend(found.stale)
     return total
