@@ -160,8 +160,9 @@ def energy_rows(
                     entity.kind, part.samples, windows, entity_id=entity.entity_id
                 )
             meter = entity.kind == Entity.Kind.ENERGY
-            read = [s.time for s in part.samples if meter and reading_of("energy", s) is not None]
-            first = read[0] if read else None  # a meter's first reading: nothing known before
+            # A meter's first reading: nothing is known of it before.
+            read = (s.time for s in part.samples if meter and reading_of("energy", s) is not None)
+            first = next(read, None)
             for (w_start, w_end), aggregate in zip(windows, results, strict=True):
                 if aggregate is not None:
                     piece = Piece(w_start, w_end, aggregate, meter, known_from=first)
