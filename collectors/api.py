@@ -97,7 +97,17 @@ def _stale(
     return now >= due + timedelta(seconds=pipeline.RUN_TIME_LIMIT_SECONDS)
 
 
+# An entry with no value known has every field a valued one has, and is stale: nothing
+# current is known (the pricing and carbon entries alike; docs/api.md).
+NO_VALUE = {"time": None, "fetched_at": None, "stale": True, "age_seconds": None}
+
+
 def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
+    entry = _provider_value(config, cache)
+    return entry if entry["value"] is not None else NO_VALUE | entry
+
+
+def _provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     entry = {"provider": config.provider}
     connection = connection_status(config)  # OAuth providers: status and status_label
     if connection is not None:

@@ -183,6 +183,9 @@ def test_no_answer_yet_is_explicit(api, seattle):
     [entry] = api.get("/api/enrichment/current").json()["sources"]["air_quality"]["providers"]
     assert entry["value"] is None and entry["message"] == "no answer yet (see its last run)"
     assert entry["last_run"] is None
+    # Every field a valued entry has, as a price provider with no answer yet has them.
+    assert entry["stale"] is True
+    assert (entry["time"], entry["fetched_at"], entry["age_seconds"]) == (None, None, None)
 
 
 def test_a_failed_run_says_what_it_served_instead_nothing_before_a_first_answer(
