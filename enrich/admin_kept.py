@@ -2,12 +2,18 @@
 deleted, and the user is told why; the others may go. The row's page shows no Delete button
 for it, its delete page sends back to it with the reason, and "Delete selected" deletes nothing
 while a selected row must stay, naming each and why. Used by the retention records
-(retention.admin_records) and the collector runs (collectors.admin)."""
+(retention.admin_records) and the collector runs (collectors.admin).
+
+A confirmed delete locks its rows before it checks them, in the transaction that deletes them:
+a run holding a row (the archive's, as it makes a file the only copy of its days) is waited
+for, and what it committed decides."""
 
 from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.utils import unquote
+from django.db import router, transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
@@ -29,6 +35,17 @@ class KeptRowsAdmin(SelectionAdmin):
         return super().has_delete_permission(request, obj) and not (obj and self.kept_because(obj))
 
     def delete_view(self, request, object_id, extra_context=None):
+        if request.method != "POST":  # the confirmation page deletes nothing
+            return self._delete_unless_kept(request, object_id, extra_context)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            self._lock(self.model._default_manager.filter(pk=unquote(object_id)))
+            return self._delete_unless_kept(request, object_id, extra_context)
+
+    @staticmethod
+    def _lock(rows) -> None:
+        list(rows.select_for_update().values_list("pk", flat=True))
+
+    def _delete_unless_kept(self, request, object_id, extra_context):
         obj = self.get_object(request, object_id)
         if obj is not None and (why := self.kept_because(obj)):
             messages.error(request, f"{obj} cannot be deleted: {why}")
@@ -46,9 +63,14 @@ class KeptRowsAdmin(SelectionAdmin):
     @staticmethod
     def delete_selected_kept(modeladmin, request: HttpRequest, queryset):
         """Django's "Delete selected", unless a selected row must stay: then none is deleted."""
-        kept = modeladmin.refusals(queryset)
-        if kept:
-            modeladmin.message_user(request, "Nothing was deleted. " + " ".join(kept),
-                                    messages.ERROR)  # fmt: skip
-            return None
-        return delete_selected(modeladmin, request, queryset)
+        with transaction.atomic(using=router.db_for_write(queryset.model)):
+            if request.POST.get("post"):  # confirmed: the rows are deleted in this transaction
+                modeladmin._lock(
+                    queryset.model._default_manager.filter(pk__in=queryset.values("pk"))
+                )
+            kept = modeladmin.refusals(queryset)
+            if kept:
+                modeladmin.message_user(request, "Nothing was deleted. " + " ".join(kept),
+                                        messages.ERROR)  # fmt: skip
+                return None
+            return delete_selected(modeladmin, request, queryset)

@@ -22,6 +22,7 @@ from tests.retention.conftest import T0
 from tests.support.api import token_client
 from tests.support.ports import free_port
 from tests.support.redis_server import own_redis, stopped
+from tests.support.row_locks import waits_for_a_row_lock
 
 Op, Status = RetentionRun.Operation, RetentionRun.Status
 
@@ -267,7 +268,7 @@ def test_a_run_that_went_back_to_the_queue_while_being_checked_is_not_closed():
                 again = RetentionRun.objects.select_for_update().get(pk=run.pk)
                 locked.set()
                 deadline = time.monotonic() + 10
-                while not _waits_for_a_row_lock() and time.monotonic() < deadline:
+                while not waits_for_a_row_lock() and time.monotonic() < deadline:
                     time.sleep(0.02)
                 checked.set()
                 again.details = {"queued_by": "ops", "retries": [{"retry": "1 of 3"}]}
@@ -285,16 +286,6 @@ def test_a_run_that_went_back_to_the_queue_while_being_checked_is_not_closed():
     run.refresh_from_db()
     assert (run.status, run.errors) == ("running", "")
     assert run.details["retries"] == [{"retry": "1 of 3"}]
-
-
-def _waits_for_a_row_lock() -> bool:
-    """Whether another connection of this database waits for a lock (close_dead's row lock)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 @pytest.mark.django_db

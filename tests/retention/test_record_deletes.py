@@ -1,6 +1,7 @@
 """Deleting the records of what the system did in the admin (retention.admin_records): rows the
 system still works from stay, and the user is told why; the others may go."""
 
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -9,6 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from retention.archive import run as archive_run
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
@@ -17,8 +19,10 @@ from retention.stats.alerts import detect, open_alerts
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, read_rows
 from tests.retention.conftest import T0
+from tests.support import worker
 from tests.support.admin_deletes import admin_url, delete_in_the_admin, delete_selected
 from tests.support.archive import daily_rows
+from tests.support.row_locks import waits_for_a_row_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +184,45 @@ def test_a_failed_run_whose_alert_is_still_open_stays(admin_client):
     assert delete_selected(admin_client, RetentionRun, energy, march)[0].startswith(
         "Successfully deleted 2 "
     )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("delete", ["row's page", "delete selected"])
+def test_a_row_the_archive_run_makes_the_only_copy_while_it_is_deleted_stays(
+    tier, local_archive, admin_client, monkeypatch, delete
+):
+    # The admin checked the row before the run had deleted the file's daily rows (the row then
+    # could go), and its delete waited for the run's lock on the row, then went through: the
+    # file became the only copy of its days with no row to restore it from.
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    deleting, go_on = threading.Event(), threading.Event()
+    delete_source = archive_run._delete_source
+
+    def held(*args):  # the run, its lock on the row held, deleting the daily rows
+        deleting.set()
+        assert go_on.wait(timeout=30)
+        return delete_source(*args)
+
+    monkeypatch.setattr(archive_run, "_delete_source", held)
+    run = threading.Thread(target=run_archive, args=(NOW,))
+    run.start()
+    try:
+        assert deleting.wait(timeout=60)
+        obj = ArchiveObject.objects.get()
+        assert obj.source_deleted is None  # as the admin reads it while the run deletes
+        said = []
+        if delete == "row's page":
+            confirmed = lambda: delete_in_the_admin(admin_client, obj)  # noqa: E731
+        else:
+            confirmed = lambda: delete_selected(admin_client, ArchiveObject, obj)  # noqa: E731
+        confirm = threading.Thread(target=lambda: said.extend(confirmed()))
+        confirm.start()
+        worker.until(waits_for_a_row_lock, seconds=30)
+    finally:
+        go_on.set()
+        run.join(timeout=60)
+    confirm.join(timeout=60)
+    obj.refresh_from_db()  # still there
+    assert obj.source_deleted and tier.rows() == []
+    assert said and f"{obj.key}" in said[0] and "only copy of its days" in said[0], said
+    assert restore_from_archive(date(2022, 6, 1), date(2022, 6, 1)).num_rows == 2
