@@ -34,6 +34,7 @@ from retention.rollups.inputs import (
     row_points,
     tier_row_before,
 )
+from retention.rollups.meter_power import meter_power
 from retention.rollups.power import MICROSECOND, plain_power, power_windows
 from retention.rollups.prices import PriceBook, price_book
 from retention.rollups.rows import Outcome
@@ -191,6 +192,7 @@ def energy_rows(
             prices,
             used=used.get(day, []),
             partial=local_day_start(day) + local_day_length(day) > now,
+            until=min(local_day_start(day + timedelta(days=1)), end),
         )
         if row is not None:
             row.source_points = points[day]
@@ -299,12 +301,13 @@ def _energy_day(
     *,
     used: list[Piece],
     partial: bool,
+    until: datetime,
 ) -> DailyEnergyByDevice | None:
+    """The day's row; `until`: where the day's time ends (its end, `now` for the open day)."""
     measured = [p for p in pieces if p.aggregate.total_energy is not None]
     if not measured:
         return None
     total = sum(p.aggregate.total_energy for p in measured)
-    coverage = sum(p.aggregate.coverage_seconds for p in measured)
     if entity.kind == Entity.Kind.POWER:
         weighted = [(p.aggregate.avg_value, p.aggregate.coverage_seconds) for p in measured]
         known = sum(s for v, s in weighted if v is not None)
@@ -312,20 +315,7 @@ def _energy_day(
         peaks = [p.aggregate.max_value for p in measured if p.aggregate.max_value is not None]
         peak = max(peaks) if peaks else None
     else:
-        avg = total / (coverage / 3600) * 1000 if coverage > 0 else None
-        per_hour: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for p in measured:
-            if p.end > floor_hour(p.start) + HOUR:  # a daily tier row: its day keeps no hours
-                continue
-            bucket = per_hour[floor_hour(p.start)]
-            bucket[0] += p.aggregate.total_energy
-            # Over the whole (elapsed) hour: a meter's growth across a gap (unavailable) is
-            # counted at the reading after it, as when Home Assistant writes no gap. Not
-            # before its first reading, which nothing is known of (as for avg_power).
-            known_from = max(p.start, p.known_from or p.start)
-            bucket[1] += max((p.end - known_from).total_seconds(), 0.0)
-        rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
-        peak = max(rates) if rates else None
+        avg, peak = meter_power(local_day_start(day), measured, total, until)
     # A meter's raw steps are priced as used; a day without any energy by its pieces' time.
     if any(step.aggregate.total_energy for step in used):
         measured = [p for p in measured if not p.counted] + used

@@ -10,12 +10,13 @@ Rules (README "Materialized views" says the same for users):
 - daily_energy_by_device, per power/energy entity and local day:
   total_kwh: energy meters the growth with Home Assistant's reset rules, power sensors the
   time integral (`retention.tiers.stepwise`); avg_power: power sensors the time-weighted mean W
-  over the time a value was known, energy meters total_kwh / known hours x 1000;
+  over the time a value was known, energy meters total_kwh x 1000 / the hours from the first
+  reading (the day's start when carried in) to the day's end or `now`, a gap being time too;
   peak_power: power sensors the highest reading, energy meters the highest hourly average
   power (a meter's growth within one UTC hour / the hour, its elapsed part when open: a gap
   is time too, the growth across it being counted at the reading after it; the time before
   the meter's first reading is not, as for avg_power; None for a day
-  read from the daily tier alone, which keeps no hours).
+  read from the daily tier alone, which keeps no hours): `retention.rollups.meter_power`.
   cost: energy is priced by the slot in which it was used, where no slot is known by
   ENERGY_FLAT_TARIFF: a power sensor's day is cut at every slot edge and hour, a meter's
   growth step is spread evenly from the reading before to the reading that counts it
