@@ -95,7 +95,7 @@ class HourlyTier(DayTier):
         self.work_set: set[date] = set()
         self.pending = PendingDeletes(self)  # verified days, deleted a few at a time
         # Entity id -> the last days with its rows before days without any (it was not tiered
-        # then): `late.fold_late_points` gives those days the rows of its value holding on.
+        # then): `late_days.fold_late_points` gives those days the rows of its value holding on.
         self.holes: dict[str, set[date]] = {}
         self.late_unread = False  # raw points of done days left to a later run (`late`)
 

@@ -14,6 +14,8 @@ entities of the official layout, with exactly `ha_source`'s results:
 - `last_rows_before` (`retention.tiers.rows`): each entity's newest hourly row before the
   day (the carry-in chain), and the newest daily row of those whose hourly row is older than
   the day before (`density.previous_row`);
+- `days_with_samples`: the days of a run of days that hold points of each entity (one count
+  by day), where the late-point pass (`retention.tiers.late_days`) reads and folds;
 - `delete_day`: one DELETE for the day's entities over all their measurements when no other
   series matches the statement (checked by a query just before; else one per measurement),
   tier-scoped with the cross-policy check of the door; then counted again.
@@ -28,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import date, datetime
 
 from enrich.influx import get_timeseries
 from enrich.influx.bulk import delete_series, supports_csv
@@ -46,6 +48,7 @@ from retention.tiers.window import (
     outranked,
     selection,
 )
+from retention.timeutil import utc_date
 
 logger = logging.getLogger("retention.tiers.runner")
 
@@ -179,6 +182,27 @@ def count_samples(entities: Sequence[Entity], start: datetime, end: datetime, da
     return counts
 
 
+def days_with_samples(entities: Sequence[Entity], start: datetime, end: datetime,
+                      database: str) -> dict[str, set[date]]:  # fmt: skip
+    """The UTC days in [start, end) holding raw points with a value or a state of each of the
+    official `entities` (those `count_samples` counts), one count by day per group."""
+    found: dict[str, set[date]] = {}
+    for group in groups(official(entities)):
+        measurements, where, params = selection(group)
+        by_key = keyed(group)
+        query = (
+            f'SELECT COUNT("value"), COUNT("state") FROM {measurements} WHERE time >= $start '
+            f'AND time < $end AND {where} GROUP BY time(1d), "entity_id", "domain" fill(none)'
+        )
+        with get_timeseries().query(database, query, {**params, "start": start, "end": end}
+                                    ) as rows:  # fmt: skip
+            for row in rows:
+                entity = entity_of(by_key, row.measurement, row.tags)
+                if entity is not None and (row.values.get("count") or row.values.get("count_1")):
+                    found.setdefault(entity.entity_id, set()).add(utc_date(row.time))
+    return found
+
+
 def delete_tagged(database: str, start: datetime, end: datetime, measurement: str,
                   tag_sets: Sequence[dict[str, str]], rp: str | None,
                   after_first: Callable[[], None] | None = None) -> None:  # fmt: skip
@@ -251,11 +275,24 @@ def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: date
                alone: dict[frozenset[str], bool] | None = None,
                meanwhile: Callable[[], None] = lambda: None,
                done: Callable[[list[Entity]], None] = lambda _: None) -> int:  # fmt: skip
+    """Delete the raw points of (entity, points present) in [start, end) (`delete_each`);
+    returns the points deleted."""
+    return sum(delete_each(targets, start, end, database, rp, delete_one, after_first, side,
+                           alone, meanwhile, done).values())  # fmt: skip
+
+
+def delete_each(targets: Sequence[tuple[Entity, int]], start: datetime, end: datetime,
+                database: str, rp: str, delete_one: Callable[[Entity, int], int],
+                after_first: Callable[[], None], side: Side | None = None,
+                alone: dict[frozenset[str], bool] | None = None,
+                meanwhile: Callable[[], None] = lambda: None,
+                done: Callable[[list[Entity]], None] = lambda _: None
+                ) -> dict[str, int]:  # fmt: skip
     """Delete the raw points of (entity, points present) in [start, end): official entities
     batched (`delete_official`), the others with `delete_one` (`done`: as there, per entity);
     then run `meanwhile` while the official ones are counted again (on the `side` thread if
-    given). Returns the points deleted; points still there (written meanwhile) are left for
-    the late-point pass, with a warning."""
+    given). Returns the points deleted of each entity; points still there (written
+    meanwhile) are left for the late-point pass, with a warning."""
     present = {entity.entity_id: count for entity, count in targets}
     batched = official(entity for entity, _ in targets)
     counting: Future | None = None
@@ -264,9 +301,9 @@ def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: date
         if side is not None:
             counting = side.submit(count_samples, batched, start, end, database)
     ids = {entity.entity_id for entity in batched}
-    deleted = 0
+    deleted: dict[str, int] = {}
     for n, (entity, count) in enumerate(t for t in targets if t[0].entity_id not in ids):
-        deleted += delete_one(entity, count)
+        deleted[entity.entity_id] = delete_one(entity, count)
         done([entity])
         if n == 0 and not batched:
             after_first()
@@ -283,5 +320,5 @@ def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: date
                 entity.entity_id, remaining[entity.entity_id], start.isoformat(),
                 end.isoformat(),
             )  # fmt: skip
-        deleted += max(present[entity.entity_id] - remaining[entity.entity_id], 0)
+        deleted[entity.entity_id] = max(present[entity.entity_id] - remaining[entity.entity_id], 0)
     return deleted

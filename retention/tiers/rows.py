@@ -172,14 +172,21 @@ def _row(rp: str, entity_id: str, time: datetime, values: Mapping[str, object]) 
 
 
 def read_rows(
-    rp: str, start: datetime, end: datetime, entity_id: str | None = None
+    rp: str, start: datetime, end: datetime, entity_id: str | Sequence[str] | None = None
 ) -> dict[str, list[TierRow]]:
-    """Rows with start <= time < end per entity id, in time order."""
+    """Rows with start <= time < end per entity id (of `entity_id`: one or several), in time
+    order."""
     where = "time >= $start AND time < $end"
     params: dict[str, object] = {"start": start, "end": end}
-    if entity_id is not None:
+    if isinstance(entity_id, str):
         where += ' AND "entity_id" = $entity_id'
         params["entity_id"] = entity_id
+    elif entity_id is not None:
+        if not entity_id:
+            return {}
+        where += " AND (" + " OR ".join(f'"entity_id" = $e{n}' for n in range(len(entity_id)))
+        where += ")"
+        params.update({f"e{n}": one for n, one in enumerate(entity_id)})
     query = f'SELECT * FROM {_source(rp)} WHERE {where} GROUP BY "entity_id"'
     found: dict[str, list[TierRow]] = {}
     with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:

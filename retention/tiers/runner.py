@@ -6,7 +6,8 @@ a retention policy) of TIER_DATABASE, measurement `entity_aggregates`, tags `ent
 `kind`. One UTC day is one resumable chunk (`retention.tiers.chunks`). Where the work is:
 
 - `retention.tiers.hourly`: raw -> hourly, a day at a time (write, verify, delete);
-- `retention.tiers.late`: late points, raw points of days already downsampled;
+- `retention.tiers.late`: late points, raw points of days already downsampled
+  (`retention.tiers.late_days`: the run's pass over them);
 - `retention.tiers.daily`: hourly -> daily, a day at a time;
 - `retention.tiers.stepwise` and `retention.tiers.aggregate` (the math), `retention.tiers.rows`
   (rows written and read), `retention.tiers.dryrun` (what a run would do); raw points are read
@@ -68,7 +69,7 @@ from retention.tiers.chunks import (
 from retention.tiers.daily import DailyTier
 from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered
 from retention.tiers.hourly import HourlyTier
-from retention.tiers.late import fold_late_points
+from retention.tiers.late_days import fold_late_points
 from retention.tiers.safety import (
     TierError,
     check_retention_policies,
