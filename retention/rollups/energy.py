@@ -131,7 +131,7 @@ def energy_rows(
         elif isinstance(part, TierPart):
             known = _known_before(entity, part, tiered_unit)
             for row in part.rows:
-                if why := why_not(entity, row, part.source, tiered_unit):
+                if why := why_not(entity, row, part.source, part.tiered):
                     other_kind.update(dict.fromkeys(_spanned(part.start, part.end), why))
                     break  # made under another kind or unit, which cannot give the figures
                 if len(days := _spanned(row.window_start, row.window_end)) > 1:

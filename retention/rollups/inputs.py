@@ -37,7 +37,7 @@ from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.rollups.power import PowerPoints, read_power
-from retention.rollups.tier_kinds import TieredUnit, rescaled, why_not
+from retention.rollups.tier_kinds import TieredUnit, rescaled, unrecorded, why_not
 from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
@@ -73,6 +73,8 @@ class TierPart:
     rows: list[Aggregate]  # ascending, window_start inside [start, end)
     source: str  # "hourly" | "daily"
     last_fields: dict = field(default_factory=dict)  # the last row's stored fields
+    # The follow-up's unit the rows were converted by, while a row read records none.
+    tiered: TieredUnit | None = None
 
 
 @dataclass
@@ -181,7 +183,12 @@ def entity_parts(
             plan[-1].end = part_end  # one read for consecutive raw days
         else:
             plan.append(RawPart(part_start, part_end))
+    # The follow-up's old unit matters while a row read records no unit: a row written since
+    # the edit may have carried a value in from one (`tier_kinds`).
+    read = [fields for _, fields in hourly + (daily or [])]
     for index, part in enumerate(plan):  # raw readings in W / kWh, as the tiers store them
+        if isinstance(part, TierPart):
+            part.tiered = unrecorded(tiered_unit, *read)
         if isinstance(part, RawPart):
             if plain_power:
                 carried = carried_in_sample(entity, part.start)
@@ -201,7 +208,8 @@ def entity_parts(
                 source = (
                     "hourly" if before[0].window_end - before[0].window_start == HOUR else "daily"
                 )
-                part.doubt = why_not(entity, before[0], source, tiered_unit)
+                tiered = unrecorded(tiered_unit, *read, before[1])
+                part.doubt = why_not(entity, before[0], source, tiered)
             else:
                 _known_before_gap(entity, part)
     return plan

@@ -14,16 +14,20 @@ docs/storage.md):
   the raw day after it, which starts from the value the row carries in (`RawPart.doubt`).
 
 A power or energy entity's unit corrected in the admin (kW readings labelled W) leaves rows
-converted by the old unit (power rows hold W, energy rows kWh, and record no unit): the
-follow-up knows it from the edit (`ViewFollowUp.unit_before`), and `rescaled` converts them
-by the ratio of the two units' factors (2 "W" become 2000 W). A tier run after the edit (the
-follow-up waited for the broker) may have written rows by the new unit (new days, a sparse
-day's states composed, points of an entity ticked again): then no row tells which unit it
-holds, and `why_not` names the tiered days instead.
+converted by the old unit (power rows hold W, energy rows kWh). A row records that unit
+(`unit`), and `rescaled` reads it in the unit of now as every reader of rows does
+(`retention.tiers.row_units`: 2 "W" become 2000 W), whoever reads it (the follow-up, a
+rebuild). A row written before rows recorded their unit is converted only by the follow-up,
+which knows the old unit from the edit (`ViewFollowUp.unit_before`), by the ratio of the two
+units' factors alike. A tier run after the edit (the follow-up waited for the broker) may have
+written such rows by the new unit (new days, a sparse day's states composed, points of an
+entity ticked again): then no row tells which unit it holds, and `why_not` names the tiered
+days instead.
 
-Both conversions are exact while the entity's points lie in one unit (`Entity.series`): a row
-of a sensor whose points are in W and in kW mixes readings the registry unit converted with
-readings converted by their own, which no factor undoes; `why_not` says so.
+The follow-up's conversions are exact while the entity's points lie in one unit
+(`Entity.series`): a row of a sensor whose points are in W and in kW mixes readings the
+registry unit converted with readings converted by their own, which no factor undoes;
+`why_not` says so.
 """
 
 from __future__ import annotations
@@ -32,12 +36,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from enrich.wording import counted
-from retention.entities.units import SAME, Convert, Units, converter, registry_convert, unit_of
+from retention.entities.units import (
+    SAME,
+    UNIT_FACTORS,
+    Convert,
+    Units,
+    converter,
+    registry_convert,
+    unit_of,
+)
 from retention.models import Entity
 from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate
+from retention.tiers.row_units import in_units_of_now, records_unit, scaled
 from retention.timeutil import stretches
 
-SCALED = ("avg_value", "min_value", "max_value", "last_value", "carry_value", "total_energy")
 GROWTH = "their {source} rows cannot give a meter's growth"
 ENERGY = "their {source} rows cannot give a power sensor's energy"
 UNITS = "their {source} rows mix readings written in {units}"
@@ -62,27 +74,27 @@ def rescaled(
     entity: Entity, kind: str, fields: dict, tiered: TieredUnit | None
 ) -> tuple[str, dict]:
     """The kind and fields of a tier row made under `kind` (and, for a row of the entity's
-    kind, converted by `tiered`, None: by its unit now) as the entity reads them now; as they
-    are when they cannot be converted exactly (`why_not` says why)."""
+    kind that records no unit, converted by `tiered`, None: by its unit now) as the entity
+    reads them now; as they are when they cannot be converted exactly (`why_not` says why)."""
+    if kind == entity.kind and kind in UNIT_FACTORS and records_unit(fields):
+        return kind, in_units_of_now(fields, entity)
     if len(_units(entity)) > 1:
         return kind, fields
     if kind == Entity.Kind.NUMERIC and entity.kind == Entity.Kind.POWER:
-        out = _scaled(fields, registry_convert(entity))
+        out = scaled(fields, registry_convert(entity))
         if isinstance(out.get("avg_value"), float) and "coverage_seconds" in out:
             out["total_energy"] = out["avg_value"] * out["coverage_seconds"] / WATT_SECONDS_PER_KWH
         return Entity.Kind.POWER, out
     if kind == entity.kind and tiered is not None and tiered.run is None:
         old = converter(kind, tiered.unit, unit_of(entity)) or SAME
-        return kind, _scaled(fields, Convert(scale=registry_convert(entity).scale / old.scale))
+        return kind, scaled(fields, Convert(scale=registry_convert(entity).scale / old.scale))
     return kind, fields
 
 
-def _scaled(fields: dict, convert: Convert) -> dict:
-    out = dict(fields)
-    for name in SCALED:
-        if isinstance(out.get(name), int | float) and not isinstance(out[name], bool):
-            out[name] = convert(float(out[name]))
-    return out
+def unrecorded(tiered: TieredUnit | None, *rows: dict) -> TieredUnit | None:
+    """`tiered` for rows (their fields) of which one records no unit; None when each records
+    it (its unit says what the follow-up's old unit would)."""
+    return None if all(records_unit(fields) for fields in rows) else tiered
 
 
 def why_not(entity: Entity, row: Aggregate, source: str, tiered: TieredUnit | None) -> str | None:

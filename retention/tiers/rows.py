@@ -11,8 +11,9 @@ start (UTC hour or day), fields = `Aggregate.to_fields()` plus, on rows of ours 
   the chain of hours stays exact (time-weighted means, energy reference, state changes);
 - `late_times` (rows that took in late points, see `retention.tiers.late`): the microsecond
   times of the raw points folded in, so folding them in again after a crash is a no-op;
-- `unit`, `temperature_unit`, ... (a temperature sensor's, a weather entity's rows): the units
-  the row was computed in, so its readings are read in the units of now after a switch
+- `unit`, `temperature_unit`, ... (a temperature sensor's, a weather entity's rows; a power or
+  energy entity's: the registry unit its readings were converted from): the units the row was
+  computed in, so its readings are read in the units of now after a switch or a correction
   (`retention.tiers.row_units`).
 
 Rows are written without the fields a reader can derive and read back with them

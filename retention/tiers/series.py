@@ -19,7 +19,8 @@ a temperature in the entity's unit (`retention.entities.units.unit_of`) and a we
 attributes in the units of its newest point at every resolution (raw kW/Wh points, a
 temperature sensor's °F points after a switch to °C, and a weather entity's °F, inHg and mph
 attributes after a switch to metric, are converted like the tiers do; hourly and daily rows
-computed before a switch from the units they record: `retention.tiers.row_units`).
+computed before a switch, or before a power sensor's unit was corrected in the admin, from the
+units they record: `retention.tiers.row_units`).
 """
 
 from __future__ import annotations

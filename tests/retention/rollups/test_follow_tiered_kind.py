@@ -16,11 +16,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.conf import settings
 
+from enrich.influx import get_timeseries
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.follow import follow_edits
 from retention.rollups.materialized import ENERGY, rebuild_view
+from retention.schema import TIER_MEASUREMENT
 from retention.tiers import runner as tiers
+from retention.tiers.row_units import UNIT_FIELDS
+from retention.tiers.rows import HOURLY_RP, read_rows, write_rows
 from tests.retention.conftest import T0, HaDatabase
 from tests.support.views_follow import edit_in_the_admin
 
@@ -130,10 +135,22 @@ def test_a_power_sensors_unit_corrected_from_w_to_kw_converts_its_tiered_days(
     assert run.details["skipped"] == []
 
 
+def written_without_units(entity_id: str) -> None:
+    """Write the entity's hourly rows again without the unit fields, as rows written before
+    rows recorded their unit are."""
+    found = read_rows(HOURLY_RP, T0 - DAY, AFTER, entity_id)[entity_id]
+    query = f"DROP SERIES FROM {TIER_MEASUREMENT} WHERE entity_id = '{entity_id}'"
+    get_timeseries().execute(settings.TIER_DATABASE, query)
+    for row in found:
+        row.fields = {k: v for k, v in row.fields.items() if k not in UNIT_FIELDS}
+    write_rows(HOURLY_RP, found)
+
+
 def test_a_tier_run_between_the_unit_correction_and_its_follow_up_leaves_no_row_to_guess(
     admin_client, ha_db: HaDatabase, enrich_db: str
 ):
     heater = tiered(ha_db, "sensor.heater_power", every_3_hours(2.0), "W", "power")
+    written_without_units("sensor.heater_power")  # rows from before they recorded it
 
     edit_in_the_admin(admin_client, heater, unit="kW")
     # The follow-up waits (the broker was out of reach); the hourly tier takes the third day
@@ -149,3 +166,21 @@ def test_a_tier_run_between_the_unit_correction_and_its_follow_up_leaves_no_row_
         f"unit now 'kW': tier run {run.pk} since the edit may have written hourly rows by "
         "either, and no row tells which; no row is computed for them"
     ]
+
+
+def test_a_tier_run_between_the_unit_correction_and_its_follow_up_by_rows_recording_units(
+    admin_client, ha_db: HaDatabase, enrich_db: str
+):
+    heater = tiered(ha_db, "sensor.heater_power", every_3_hours(2.0), "W", "power")
+
+    edit_in_the_admin(admin_client, heater, unit="kW")
+    # The third day tiered by the new unit meanwhile: each row records the unit it was
+    # converted by (W, kW), so each is read by its own.
+    run = tiers.downsample_hourly(THIRD, THIRD + DAY)
+    assert run.status == "ok", run.errors
+    followed = follow_edits(ENERGY, now=AFTER)
+
+    assert followed.status == "ok", followed.errors
+    expected = (48.0, 2000.0, 2000.0)
+    assert rows("sensor.heater_power") == {day: expected for day in (FIRST, SECOND, THIRD)}
+    assert followed.details["skipped"] == []
