@@ -15,10 +15,13 @@ and the series API are real.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from retention.archive import format as fmt
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
 from retention.entities.discovery import discover
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.follow import follow_edits
@@ -141,3 +144,31 @@ def test_a_meters_unit_corrected_from_kwh_to_wh_reads_its_rows_in_kwh(
     run = rebuild_view(ENERGY, FIRST, SECOND, now=AFTER)
     assert run.status == "ok", run.errors
     assert rows(METER)[SECOND][0] == pytest.approx(12.0)
+
+
+def test_a_late_point_of_an_archived_day_meets_its_row_in_the_corrected_unit(tier, local_archive):
+    # A day of 2022 of the heater's 2 "W" went hourly, daily, into the archive (its daily row
+    # deleted from InfluxDB); its unit was corrected to kW since (as the admin saves it). A
+    # buffered point of that day arrives: the archive's row (recorded in W) meets it in kW.
+    ha = HaDatabase(tier.database)
+    day = datetime(2022, 3, 1, tzinfo=UTC)
+    ha.write(official_readings(HEATER, [(day, 2.0)], unit="W", device_class="power"))
+    discover(ha.name, "official")
+    for run in (tiers.downsample_hourly, tiers.downsample_daily):
+        assert run(day.date(), day.date() + DAY).status == "ok"
+    assert run_archive(datetime(2025, 3, 15, 12, tzinfo=UTC)).errors == []
+    [archived] = [r for r in fmt.table_rows(restore_from_archive(day.date(), day.date()))
+                  if r["entity_id"] == HEATER]  # fmt: skip
+    assert archived["avg_value"] == 2.0
+    Entity.objects.filter(entity_id=HEATER).update(unit="kW", edited=True)
+    ha.write(official_readings(HEATER, [(day + 12 * HOUR, 2.0)], unit="W", device_class="power"))
+
+    run = tiers.downsample_hourly(day.date(), day.date() + DAY)
+    assert run.status == "ok", run.errors
+    assert run.details["late_points"] == 1
+    [row] = read_rows(DAILY_RP, day, day + DAY)[HEATER]  # the archive's row, folded in
+    # Was 2 (W) until noon and 2000 after it in one row: a mean of 1001 W, 24.024 kWh.
+    assert (row.fields["min_value"], row.fields["max_value"]) == (2000.0, 2000.0)
+    assert (row.fields["avg_value"], row.fields["total_energy"]) == (2000.0, 48.0)
+    assert row.fields["unit"] == "kW"
+    assert archived["unit"] == "W"  # the archive kept the unit its row was converted from
