@@ -1,5 +1,6 @@
 """One archived day for the tests of late points beside the archive (moto's S3): the boiler's
-and heat pump's day D downsampled, archived and gone from InfluxDB (`archived_day`), a late point
+and heat pump's day D downsampled, archived and gone from InfluxDB (`archived_day`; any readings
+discovered: `discovered_day`), a late point
 of it (`late_point`), its archived row (`archived`), a moment the archive may rewrite its file
 (`merge_allowed`), and the check that the archived row counts a late point once."""
 
@@ -11,6 +12,7 @@ from retention.archive import format as fmt
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
+from retention.entities.discovery import discover
 from retention.tiers import runner as tiers
 from retention.tiers.layout import DAILY_RP, expand
 from tests.retention.conftest import HaDatabase
@@ -43,6 +45,18 @@ def archived_day(tier) -> HaDatabase:
     ok(tiers.downsample_daily(D, D + DAY))
     report = run_archive(NOW)
     assert (report.errors, report.records_deleted) == ([], 2)
+    return ha
+
+
+def discovered_day(tier, readings: list) -> HaDatabase:
+    """`readings` of day D written and discovered, the day downsampled, archived and gone from
+    InfluxDB."""
+    ha = HaDatabase(tier.database)
+    ha.write(readings)
+    discover(ha.name, "official")
+    ok(tiers.downsample_hourly(D, D + DAY))
+    ok(tiers.downsample_daily(D, D + DAY))
+    assert run_archive(NOW).errors == []
     return ha
 
 

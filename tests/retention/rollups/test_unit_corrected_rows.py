@@ -15,13 +15,10 @@ and the series API are real.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from retention.archive import format as fmt
-from retention.archive.restore import restore_from_archive
-from retention.archive.run import run_archive
 from retention.entities.discovery import discover
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.follow import follow_edits
@@ -29,6 +26,7 @@ from retention.rollups.materialized import ENERGY, rebuild_view
 from retention.tiers import runner as tiers
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
 from tests.retention.conftest import T0, HaDatabase, official_readings
+from tests.support import late_archive
 from tests.support.api import series_answer, token_client
 from tests.support.views_follow import edit_in_the_admin
 
@@ -150,15 +148,11 @@ def test_a_late_point_of_an_archived_day_meets_its_row_in_the_corrected_unit(tie
     # A day of 2022 of the heater's 2 "W" went hourly, daily, into the archive (its daily row
     # deleted from InfluxDB); its unit was corrected to kW since (as the admin saves it). A
     # buffered point of that day arrives: the archive's row (recorded in W) meets it in kW.
-    ha = HaDatabase(tier.database)
-    day = datetime(2022, 3, 1, tzinfo=UTC)
-    ha.write(official_readings(HEATER, [(day, 2.0)], unit="W", device_class="power"))
-    discover(ha.name, "official")
-    for run in (tiers.downsample_hourly, tiers.downsample_daily):
-        assert run(day.date(), day.date() + DAY).status == "ok"
-    assert run_archive(datetime(2025, 3, 15, 12, tzinfo=UTC)).errors == []
-    [archived] = [r for r in fmt.table_rows(restore_from_archive(day.date(), day.date()))
-                  if r["entity_id"] == HEATER]  # fmt: skip
+    day = late_archive.T
+    ha = late_archive.discovered_day(
+        tier, official_readings(HEATER, [(day, 2.0)], unit="W", device_class="power")
+    )
+    archived = late_archive.archived(HEATER)
     assert archived["avg_value"] == 2.0
     Entity.objects.filter(entity_id=HEATER).update(unit="kW", edited=True)
     ha.write(official_readings(HEATER, [(day + 12 * HOUR, 2.0)], unit="W", device_class="power"))

@@ -14,18 +14,16 @@ hour, said 20 in a °F day.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from retention.archive import format as fmt
-from retention.archive.restore import restore_from_archive
-from retention.archive.run import run_archive
 from retention.entities.discovery import discover
 from retention.models import Entity
 from retention.tiers import runner as tiers
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
 from tests.retention.conftest import T0, HaDatabase, official_readings
+from tests.support import late_archive
 from tests.support.api import series_answer, token_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -225,15 +223,11 @@ def test_a_late_point_of_an_archived_day_before_a_switch_is_folded_in_the_unit_o
     # A °C day of 2022 went hourly, daily, into the archive (its daily row deleted from
     # InfluxDB); the sensor is °F since. A buffered °C point of that day arrives: the
     # archive's row (recorded in °C) meets it in °F.
-    ha = HaDatabase(tier.database)
-    day = datetime(2022, 3, 1, tzinfo=UTC)
-    ha.write(official_readings(LIVING, [(day, 20.0)], unit="°C", device_class="temperature"))
-    discover(ha.name, "official")
-    for run in (tiers.downsample_hourly, tiers.downsample_daily):
-        assert run(day.date(), day.date() + DAY).status == "ok"
-    assert run_archive(datetime(2025, 3, 15, 12, tzinfo=UTC)).errors == []
-    [archived] = [r for r in fmt.table_rows(restore_from_archive(day.date(), day.date()))
-                  if r["entity_id"] == LIVING]  # fmt: skip
+    day = late_archive.T
+    ha = late_archive.discovered_day(
+        tier, official_readings(LIVING, [(day, 20.0)], unit="°C", device_class="temperature")
+    )
+    archived = late_archive.archived(LIVING)
     assert archived["avg_value"] == 20.0
     ha.write(official_readings(LIVING, [(T0, 68.0)], unit="°F", device_class="temperature"))
     discover(ha.name, "official")
