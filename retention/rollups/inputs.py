@@ -41,6 +41,7 @@ from retention.rollups.tier_kinds import TieredUnit, rescaled, unrecorded, why_n
 from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
+from retention.tiers.row_units import units_of_now
 from retention.tiers.timeline import TOTAL, is_gap
 from retention.timeutil import floor_day, utc_day_pieces
 
@@ -112,6 +113,7 @@ def _tier_rows(
     if start is not None:
         bound["start"] = start
     rows: list[tuple[Aggregate, dict]] = []
+    now = units_of_now(entity)
     try:
         with get_timeseries().query(
             settings.TIER_DATABASE, query, params=bound, retention_policy=policy
@@ -119,7 +121,8 @@ def _tier_rows(
             for row in stream:
                 kind = str(row.values.get("kind") or entity.kind)
                 present = {k: v for k, v in row.values.items() if v is not None}
-                kind, values = rescaled(entity, kind, expand(policy, present, kind), tiered_unit)
+                values = expand(policy, present, kind)
+                kind, values = rescaled(entity, kind, values, tiered_unit, now)
                 aggregate = Aggregate.from_fields(kind, row.time, row.time + step, values)
                 rows.append((aggregate, values))
     except InfluxQueryError as exc:

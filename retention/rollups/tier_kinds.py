@@ -71,13 +71,14 @@ def _units(entity: Entity) -> list[str]:
 
 
 def rescaled(
-    entity: Entity, kind: str, fields: dict, tiered: TieredUnit | None
+    entity: Entity, kind: str, fields: dict, tiered: TieredUnit | None, now: dict | None = None
 ) -> tuple[str, dict]:
     """The kind and fields of a tier row made under `kind` (and, for a row of the entity's
     kind that records no unit, converted by `tiered`, None: by its unit now) as the entity
-    reads them now; as they are when they cannot be converted exactly (`why_not` says why)."""
+    reads them now (`now`: its `units_of_now`, if known); as they are when they cannot be
+    converted exactly (`why_not` says why)."""
     if kind == entity.kind and kind in UNIT_FACTORS and records_unit(fields):
-        return kind, in_units_of_now(fields, entity)
+        return kind, in_units_of_now(fields, entity, now)
     if len(_units(entity)) > 1:
         return kind, fields
     if kind == Entity.Kind.NUMERIC and entity.kind == Entity.Kind.POWER:
