@@ -200,7 +200,7 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"ELECTRICITYMAPS_API_KEY": "k\tey"}, "ELECTRICITYMAPS_API_KEY cannot carry the"),
         ({"AIRNOW_API_KEY": "key\r"}, "AIRNOW_API_KEY cannot carry the invisible or control"),
         # Taken, then each archive run and index rebuild said "Cannot reach the archive store
-        # ... Check S3_ENDPOINT_URL and the network; the run can simply be repeated" (retried).
+        # ... Check S3_ENDPOINT_URL and the network, then try again (a run can simply be repeated)" (retried).
         ({"S3_ARCHIVE_BUCKET": "my archive"}, "S3_ARCHIVE_BUCKET='my archive' is no bucket name"),
         ({"S3_ARCHIVE_BUCKET": "s3://bucket"}, "S3_ARCHIVE_BUCKET='s3://bucket' is no bucket"),
         # Matched no price provider's currency (EUR): each mixed day's cost left empty.

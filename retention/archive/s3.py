@@ -145,7 +145,7 @@ class S3Storage(ArchiveStorage):
                 missed(SERVICE)  # the rest of a web request does not wait for it again
             raise StorageUnavailable(
                 f"Cannot reach the archive store {where} while {doing}: {exc}. Check "
-                "S3_ENDPOINT_URL and the network; the run can simply be repeated."
+                "S3_ENDPOINT_URL and the network, then try again (a run can simply be repeated)."
             ) from exc
 
     def _refused(self, doing: str, exc: Any) -> StorageError:
