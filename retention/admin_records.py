@@ -20,7 +20,7 @@ page, or the list after "Delete selected", says why (`kept_because`):
   (not a lost tier policy's: nothing raises it again; deleting it acknowledges the loss).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -245,12 +245,18 @@ class RetentionRunAdmin(RecordAdmin):
         return ""
 
     def changelist_view(self, request, extra_context=None):
-        liveness.close_dead()  # no run shows "running" after its process died
+        self._close_dead(request)  # no run shows "running" after its process died
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        liveness.close_dead()
+        self._close_dead(request)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _close_dead(self, request: HttpRequest) -> None:
+        unchecked: list[str] = []
+        liveness.close_dead(unchecked)
+        for said in unchecked:
+            messages.warning(request, said)
 
 
 @admin.register(TierChunk)

@@ -187,9 +187,10 @@ def close(
     return run
 
 
-def close_dead() -> list[RetentionRun]:
+def close_dead(unchecked: list[str] | None = None) -> list[RetentionRun]:
     """Close the runs recorded "running" whose process stopped, and the waiting ones whose task
-    message went with a Redis restart (retention.lost; see the module docstring)."""
+    message went with a Redis restart (retention.lost; see the module docstring). Runs that
+    could not be checked are logged and, in `unchecked`, said for a page."""
     running = RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING)
     runs = list(running.only("pk", "operation", "started", "details"))
     started = [run for run in runs if not waiting(run)]
@@ -206,6 +207,11 @@ def close_dead() -> list[RetentionRun]:
         held = pipe.execute()
     except CONNECTION_ERRORS as exc:
         logger.warning("running retention runs not checked: Redis is out of reach: %s", exc)
+        _unchecked(
+            unchecked,
+            f"Running retention runs were not checked for a worker that "
+            f"stopped: Redis is out of reach ({exc}). A run shown running may have died",
+        )
         return []
     closed = []
     for run, is_held in zip(started, held[: len(started)], strict=True):
@@ -218,10 +224,15 @@ def close_dead() -> list[RetentionRun]:
         if done is not None:
             closed.append(done)
     unheld = [run for run, is_held in zip(queued, held[len(started) :], strict=True) if not is_held]
-    return closed + _close_lost(unheld)
+    return closed + _close_lost(unheld, unchecked)
 
 
-def _close_lost(queued: list[RetentionRun]) -> list[RetentionRun]:
+def _unchecked(said: list[str] | None, what: str) -> None:
+    if said is not None:
+        said.append(f"{what}; the page checks again when loaded.")
+
+
+def _close_lost(queued: list[RetentionRun], unchecked: list[str] | None) -> list[RetentionRun]:
     """Close the waiting runs among `queued` (no delivery shows them alive) whose task message
     the broker lost (retention.lost)."""
     if not queued:
@@ -230,6 +241,11 @@ def _close_lost(queued: list[RetentionRun]) -> list[RetentionRun]:
         now = lost.broker(current_app)
     except CONNECTION_ERRORS as exc:
         logger.warning("queued retention runs not checked: the broker is out of reach: %s", exc)
+        _unchecked(
+            unchecked,
+            f"Waiting retention runs were not checked for a task message "
+            f"the broker lost: it is out of reach ({exc}). A waiting run may never start",
+        )
         return []
     closed = []
     for run in queued if now is not None else []:

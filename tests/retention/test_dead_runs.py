@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
 
 from enrich.redis.client import get_redis, make_key
 from retention.models import Alert, Entity, RetentionRun
@@ -298,6 +299,31 @@ def test_with_redis_out_of_reach_nothing_is_closed_and_runs_are_still_shown(sett
     assert "running retention runs not checked: Redis is out of reach" in caplog.text
     answer = token_client("reader").get("/retention/history")
     assert answer.status_code == 200 and answer.json()["runs"][0]["status"] == "running"
+    run.refresh_from_db()
+    assert run.status == "running"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["list", "run"])
+def test_with_redis_out_of_reach_the_admin_says_running_runs_were_not_checked(
+    settings, admin_client, page
+):
+    # The run was listed "running" with nothing saying it had not been checked (only the log).
+    run = left_running(Op.RESTORE)
+    port = free_port()
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    url = reverse("admin:retention_retentionrun_changelist")
+    if page == "run":
+        url = reverse("admin:retention_retentionrun_change", args=[run.pk])
+    said = [str(m) for m in admin_client.get(url).context["messages"]]
+    assert len(said) == 1, said
+    assert said[0].startswith(
+        "Running retention runs were not checked for a worker that stopped: Redis is out of "
+        f"reach (Error 111 connecting to 127.0.0.1:{port}."
+    ), said
+    assert said[0].endswith(
+        "). A run shown running may have died; the page checks again when loaded."
+    ), said
     run.refresh_from_db()
     assert run.status == "running"
 
