@@ -204,8 +204,8 @@
   function color(name) {
     return getComputedStyle(document.documentElement).getPropertyValue("--" + name).trim();
   }
-  // A cell labelled with its column's heading: on a phone a table of class "stack" shows each
-  // row as lines "Heading  value" (dashboard.css), so it needs no scrolling sideways.
+  // A cell labelled with its column's heading: in a box narrower than it needs (a phone) a table
+  // of class "stack" shows each row as lines "Heading  value" (dashboard.css), not scrolling sideways.
   function cell(row, text, cls) {
     var td = document.createElement("td");
     td.textContent = text;
