@@ -97,6 +97,11 @@ def read_lang(query) -> None:
     params.choice(query, "lang", allowed=list(dict(settings.LANGUAGES)))
 
 
+def _in_english(page: HttpResponse) -> None:
+    """The docs page's language, for a screen reader (Swagger UI's own texts are English)."""
+    page.content = page.content.replace(b"<html>", b'<html lang="en">', 1)
+
+
 class DocsView(SpectacularSwaggerView):
     """The browsable docs page of the schema; a `lang` it cannot pass on to the schema, or a
     `?format=` it cannot write (enrich.api.negotiation), is a 400 in plain text naming it, as
@@ -106,7 +111,9 @@ class DocsView(SpectacularSwaggerView):
     @extend_schema(parameters=[LANG], responses={200: str, (400, "text/plain"): str})
     def get(self, request, *args, **kwargs) -> HttpResponse:
         read_lang(request.query_params)
-        return super().get(request, *args, **kwargs)
+        answer = super().get(request, *args, **kwargs)
+        answer.add_post_render_callback(_in_english)  # its template's <html> names none
+        return answer
 
     def handle_exception(self, exc):
         if not isinstance(exc, APIException):

@@ -1,6 +1,8 @@
 """Authentication on every endpoint but health; health reports the real services (in detail
 only to an authenticated caller)."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -139,6 +141,13 @@ def test_openapi_schema_and_docs_page_are_served():
     # OPTIONS was a 500: DRF's metadata answer had no template in the page's HTML renderer
     options = APIClient().options("/api/docs/")
     assert (options.status_code, options["Allow"]) == (405, "GET, HEAD")
+
+
+def test_the_docs_page_names_its_language():
+    # Its <html> had no lang: a screen reader guessed the language to read it in.
+    page = APIClient().get("/api/docs/").content.decode()
+    assert re.findall(r"<html\b[^>]*>", page) == ['<html lang="en">'], page[:200]
+    assert '<div id="swagger-ui"></div>' in page
 
 
 @pytest.mark.parametrize("version", ["%0A", "x%0D%0ALocation:%20/", "2.0", "a%22b"])
