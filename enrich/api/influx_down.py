@@ -16,7 +16,13 @@ from django.conf import settings
 from rest_framework.response import Response
 
 from enrich.addresses import DATABASES
-from enrich.influx import InfluxAuthError, InfluxQueryError, InfluxUnavailable, TimeseriesError
+from enrich.influx import (
+    InfluxAuthError,
+    InfluxPrivilegeError,
+    InfluxQueryError,
+    InfluxUnavailable,
+    TimeseriesError,
+)
 from enrich.redis.client import RedisUnavailable, get_redis
 
 logger = logging.getLogger(__name__)
@@ -66,6 +72,9 @@ def _why(exc: TimeseriesError | RedisUnavailable) -> str:
     if isinstance(exc, RedisUnavailable):
         return ("Redis does not answer (it is down, starting, or refuses the connection); try "
                 "again later. The server log names the address tried.")  # fmt: skip
+    if isinstance(exc, InfluxPrivilegeError):
+        return ("InfluxDB refused enrich's user a privilege this read needs; the server log "
+                "names it.")  # fmt: skip
     if isinstance(exc, InfluxAuthError):
         return "InfluxDB refused enrich's credentials; the server log says more."
     if isinstance(exc, InfluxQueryError) and (missing := _missing(exc)):

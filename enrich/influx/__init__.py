@@ -25,6 +25,7 @@ from enrich.influx.connection import (
 )
 from enrich.influx.errors import (
     InfluxAuthError,
+    InfluxPrivilegeError,
     InfluxQueryError,
     InfluxUnavailable,
     InfluxVersionMismatch,
@@ -42,6 +43,7 @@ from enrich.influx.v2 import Influx2
 
 __all__ = [
     "InfluxAuthError",
+    "InfluxPrivilegeError",
     "InfluxQueryError",
     "InfluxUnavailable",
     "InfluxVersionMismatch",

@@ -18,6 +18,11 @@ class InfluxAuthError(TimeseriesError, Permanent):
     """InfluxDB refused the credentials (a person must act)."""
 
 
+class InfluxPrivilegeError(InfluxAuthError):
+    """InfluxDB accepted the credentials but its user lacks a privilege (HTTP 403; a person
+    must act: grant it, or use another user)."""
+
+
 class InfluxQueryError(TimeseriesError, Permanent):
     """InfluxDB rejected a query; carries the server's message, the query and the database."""
 

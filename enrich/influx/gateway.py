@@ -25,6 +25,7 @@ import requests
 
 from enrich.influx.errors import (
     InfluxAuthError,
+    InfluxPrivilegeError,
     InfluxQueryError,
     InfluxUnavailable,
     InfluxVersionMismatch,
@@ -90,6 +91,11 @@ class TimeSeries(ABC):
         if response.status_code in (401, 403):
             message = server_message(response)
             response.close()
+            if response.status_code == 403:  # signed in, but not allowed to do that
+                raise InfluxPrivilegeError(
+                    f"InfluxDB at {self.url} refused {self._who()} while {doing}: {message}. "
+                    f"{self._privilege_hint(message)}"
+                )
             raise InfluxAuthError(
                 f"InfluxDB at {self.url} refused the credentials while {doing}: {message}. "
                 f"{self._credentials_hint()}"
@@ -104,6 +110,14 @@ class TimeSeries(ABC):
 
     def _credentials_hint(self) -> str:
         return "Check INFLUXDB_USERNAME and INFLUXDB_PASSWORD."
+
+    def _who(self) -> str:
+        """Whom InfluxDB refused a privilege (HTTP 403), as the refusal names them."""
+        return "the credentials"
+
+    def _privilege_hint(self, message: str) -> str:
+        """What to do about a privilege InfluxDB refused (HTTP 403) with `message`."""
+        return self._credentials_hint()
 
     # -- Version --
     def ping(self) -> str:

@@ -3,6 +3,7 @@ policies in InfluxQL, DELETE, SHOW STATS for sizes), with optional basic auth.""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,6 +36,35 @@ class Influx1(TimeSeries):
 
     def _auth(self) -> dict[str, Any]:
         return {"auth": (self.username, self.password)} if self.username else {}
+
+    def _credentials_hint(self) -> str:
+        if self.username:
+            return super()._credentials_hint()
+        return (
+            "It asks for credentials and INFLUXDB_USERNAME is not set: set INFLUXDB_USERNAME "
+            "and INFLUXDB_PASSWORD (the privileges enrich needs: docs/deployment.md)."
+        )
+
+    def _who(self) -> str:
+        return f"INFLUXDB_USERNAME={self.username!r}"
+
+    def _privilege_hint(self, message: str) -> str:
+        # 1.x names what is missing: "requires admin privilege", "requires WRITE on db",
+        # '"user" user is not authorized to write to database "db"'.
+        user = quote_ident(self.username)
+        if "admin privilege" in message:
+            return (
+                "That needs an InfluxDB admin: set INFLUXDB_USERNAME and INFLUXDB_PASSWORD to an "
+                f"admin user, or make this one an admin (as an admin: GRANT ALL PRIVILEGES TO "
+                f"{user}). The privileges enrich needs: docs/deployment.md."
+            )
+        named = re.search(r'requires \w+ on (\S+)|database "([^"]+)"', message)
+        database = quote_ident(next(filter(None, named.groups()))) if named else "<database>"
+        return (
+            f"Give this user READ and WRITE on that database (as an admin: GRANT ALL ON "
+            f"{database} TO {user}), or use an admin user. The privileges enrich needs: "
+            "docs/deployment.md."
+        )
 
     def create_database(
         self, database: str, tiers: Sequence[RetentionTier] = (), alter: bool = False
