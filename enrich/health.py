@@ -29,7 +29,11 @@ def _redis() -> str:
 def _influxdb() -> str:
     from enrich.influx import get_timeseries
 
-    return f"influxdb {get_timeseries().ping()}"
+    timeseries = get_timeseries()
+    version = timeseries.ping()
+    # /ping answers whoever asks; a query is refused when INFLUXDB_USERNAME/PASSWORD are wrong.
+    timeseries.databases()
+    return f"influxdb {version}"
 
 
 CHECKS: dict[str, Callable[[], str]] = {

@@ -145,3 +145,19 @@ def test_an_api_read_refused_a_privilege_says_so_not_that_the_credentials_are_wr
         "Storage metrics cannot be read: InfluxDB refused enrich's user a privilege this read "
         "needs; the server log names it."
     ), said
+
+
+@pytest.mark.django_db
+def test_health_says_influxdb_is_not_ok_when_it_refuses_the_credentials(configured, client):
+    configured.INFLUXDB_USERNAME, configured.INFLUXDB_PASSWORD = "admin", "not-the-password"
+    User.objects.create_superuser("admin", password="admin-password")
+    client.force_login(User.objects.get(username="admin"))
+    answer = client.get("/api/health/")
+    # It answered 200 with InfluxDB ok: /ping takes no credentials.
+    assert answer.status_code == 503
+    influxdb = answer.json()["services"]["influxdb"]
+    assert influxdb["ok"] is False and WRONG_PASSWORD in influxdb["detail"], influxdb
+    configured.INFLUXDB_PASSWORD = PASSWORDS["admin"]
+    reset_timeseries()
+    answer = client.get("/api/health/")
+    assert answer.status_code == 200 and answer.json()["services"]["influxdb"]["ok"] is True
