@@ -259,6 +259,7 @@ def test_influxdb_down_mid_run_loses_nothing_and_is_recorded(
     from enrich.influx import reset_timeseries
 
     ok_answer(replay_server)
+    influxdb = settings.INFLUXDB_URL
     settings.INFLUXDB_URL, settings.INFLUXDB_TIMEOUT = "http://127.0.0.1:9", 1.0
     reset_timeseries()
     try:
@@ -268,7 +269,7 @@ def test_influxdb_down_mid_run_loses_nothing_and_is_recorded(
     assert outcome.status == "failed" and outcome.transient
     assert "InfluxUnavailable" in outcome.error
     # Nothing was cached as fresh: the next run fetches and writes again.
-    settings.INFLUXDB_URL = "http://127.0.0.1:8186"
+    settings.INFLUXDB_URL = influxdb
     assert pipeline.collect(airnow_config, now=NOW).status == "ok"
 
 

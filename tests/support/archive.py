@@ -40,7 +40,13 @@ import requests
 from django.core.management import CommandError, call_command
 from moto.server import ThreadedMotoServer
 
-from enrich.influx import RetentionTier, TimeSeries, connect, get_timeseries
+from enrich.influx import (
+    RetentionTier,
+    TimeSeries,
+    configured_credentials,
+    connect,
+    get_timeseries,
+)
 from enrich.readings import Reading
 from enrich.redis.client import get_redis
 from enrich.redis.lock import RunLock
@@ -143,7 +149,9 @@ class Tier:
         so the rows it does not show are written again (up to three times); if they still do
         not show, the test stops here saying so instead of failing later on a diff.
         """
-        ts = connect(self.url)  # InfluxDB itself, even while a test points the app elsewhere
+        # InfluxDB itself, even while a test points the app elsewhere (with the credentials
+        # of an InfluxDB with auth on: docs/development.md)
+        ts = connect(self.url, **configured_credentials())
         written = ts.write(self.database, readings, retention_policy=DAILY_RP)
         for _ in range(3):
             missing = self._not_shown(readings, ts)

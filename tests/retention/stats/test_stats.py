@@ -57,8 +57,12 @@ def enrichment_db(settings):
 
 def measured_sizes() -> dict[tuple[str, str], int]:
     """diskBytes per (database, retention policy), straight from InfluxDB's SHOW STATS."""
+    username = django_settings.INFLUXDB_USERNAME  # an InfluxDB with auth on (an admin)
     response = requests.get(
-        f"{django_settings.INFLUXDB_URL}/query", params={"q": "SHOW STATS FOR 'shard'"}, timeout=10
+        f"{django_settings.INFLUXDB_URL}/query",
+        params={"q": "SHOW STATS FOR 'shard'"},
+        auth=(username, django_settings.INFLUXDB_PASSWORD) if username else None,
+        timeout=10,
     )
     response.raise_for_status()
     sizes: dict[tuple[str, str], int] = {}
