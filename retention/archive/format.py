@@ -26,7 +26,8 @@ from enrich.wording import counted
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 TAG_COLUMNS = ("entity_id", "kind")
 # Aggregate.to_fields' fields, in a fixed order with fixed types (retention/tiers/aggregate.py);
-# `last_reset` (only `total` energy meters have it) is one of the other fields found.
+# `last_reset` (only `total` energy meters have it) and `first_reading_time` (only the row of a
+# meter's first reading) are among the other fields found.
 KNOWN_FIELDS: dict[str, pa.DataType] = {
     "sample_count": pa.int64(),
     "coverage_seconds": pa.float64(),

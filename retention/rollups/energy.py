@@ -18,7 +18,7 @@ import logging
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 
@@ -141,9 +141,7 @@ def energy_rows(
                     continue
                 piece = Piece(row.window_start, min(row.window_end, end), row)
                 if not known and entity.kind == Entity.Kind.ENERGY:
-                    # The tier keeps no times: its first reading as if no gap followed it.
-                    known_from = row.window_end - timedelta(seconds=row.coverage_seconds)
-                    piece = Piece(piece.start, piece.end, row, known_from=known_from)
+                    piece = Piece(piece.start, piece.end, row, known_from=_first_read(row))
                 known = known or row.last_value is not None
                 pieces[local_date(row.window_start)].append(piece)
                 points[local_date(row.window_start)] += row_points(row)
@@ -212,6 +210,14 @@ def _known_before(entity: Entity, part: TierPart, tiered_unit: TieredUnit | None
         return True  # known all along its window: no need to look further back
     before = tier_row_before(entity, part.start, tiered_unit)
     return before is not None and before[0].last_value is not None
+
+
+def _first_read(row: Aggregate) -> datetime:
+    """When a meter first read in the tier row was first read: its `first_reading_time`; on a
+    row written without it, as if no gap followed that reading (its coverage before the end)."""
+    if row.first_reading_time is not None:
+        return datetime.fromtimestamp(row.first_reading_time, UTC)
+    return row.window_end - timedelta(seconds=row.coverage_seconds)
 
 
 def _raw_points(part: RawPart) -> Counter[date]:

@@ -49,6 +49,9 @@ class Aggregate:
     # An energy meter's cycle at the window end: the last `last_reset` (UTC ISO) of a `total`
     # meter that started a cycle (HA's statistics' last_reset); None when it has none.
     last_reset: str | None = None
+    # An energy meter's first reading ever (seconds since the epoch, UTC), on the row of the
+    # window it lies in (no reading known before it); None on every other row.
+    first_reading_time: float | None = None
     state_changes: int | None = None
     on_seconds: float | None = None
     last_state: str | None = None
@@ -79,6 +82,8 @@ class Aggregate:
                 fields["total_energy"] = float(self.total_energy)
             if self.kind == "energy" and self.last_reset is not None:
                 fields["last_reset"] = str(self.last_reset)
+            if self.kind == "energy" and self.first_reading_time is not None:
+                fields["first_reading_time"] = float(self.first_reading_time)
             return fields
         if self.state_changes is not None:
             fields["state_changes"] = int(self.state_changes)
@@ -140,6 +145,8 @@ class Aggregate:
                 aggregate.total_energy = number("total_energy")
             if kind == "energy" and (last_reset := fields.get("last_reset")) is not None:
                 aggregate.last_reset = str(last_reset)
+            if kind == "energy":
+                aggregate.first_reading_time = number("first_reading_time")
             return aggregate
         aggregate.state_changes = count("state_changes")
         last_state = fields.get("last_state")
@@ -205,7 +212,8 @@ def compose(
 ) -> Aggregate | None:
     """The exact aggregate of [start, end) from the aggregates of finer windows inside it
     (e.g. the day's hourly rows): coverage-weighted means, min of mins, max of maxes, sums of
-    counts, coverage, energy and on-seconds, the last known last_value/last_state/last_reset.
+    counts, coverage, energy and on-seconds, the last known last_value/last_state/last_reset,
+    the earliest first_reading_time.
     Windows without a row had nothing in force and no point. None when there are no
     aggregates."""
     check_kind(kind)
@@ -246,6 +254,7 @@ def compose(
         if kind in ENERGY_KINDS:
             result.total_energy = _known_sum(part.total_energy for part in parts)
         result.last_reset = _last_known(part.last_reset for part in parts)
+        result.first_reading_time = _known_min(part.first_reading_time for part in parts)
         return result
     changes = _known_sum(part.state_changes for part in parts)
     result.state_changes = None if changes is None else int(changes)

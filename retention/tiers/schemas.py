@@ -34,6 +34,7 @@ ROW_POINT = {
             "last_value": NUMBER,
             "total_energy": NUMBER,
             "last_reset": STRING,
+            "first_reading_time": NUMBER,
             "state_changes": shapes.INTEGER,
             "last_state": STRING,
             "on_seconds": NUMBER,

@@ -12,7 +12,8 @@ not tiered when the day was processed) falls back to raw points.
 
 Points: raw -> {"time", "value", "state", "attributes"}; hourly/daily -> {"time" (window
 start), "end", and the aggregate fields: sample_count, coverage_seconds, avg_value, min_value,
-max_value, last_value, total_energy, last_reset (a `total` energy meter's cycle), state_changes,
+max_value, last_value, total_energy, last_reset (a `total` energy meter's cycle),
+first_reading_time (a meter's first reading, on its window), state_changes,
 on_seconds, last_state, <attr>_mean ...}.
 An aggregate window overlapping the range is included whole. Power is in W, energy in kWh,
 a temperature in the entity's unit (`retention.entities.units.unit_of`) and a weather entity's

@@ -53,6 +53,9 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
 - `last_value`/`last_state`: the last known reading/state at or before the window end (the one
   in force at the end unless a gap is in force then); for energy the last valid meter reading,
   and `last_reset` the meter's cycle then.
+- `first_reading_time`: an energy meter's first reading ever (no reading known before it: none
+  carried in, no previous last_value), on the window it lies in, so a meter's day counts from
+  it once its raw points are gone (`retention.rollups.meter_power`).
 """
 
 from __future__ import annotations
@@ -224,6 +227,7 @@ def _aggregate_values(
     if kind == "energy":
         meter = _growth(timeline, inside, (previous_last_value, previous_last_reset), label)
         aggregate.total_energy, aggregate.last_value, aggregate.last_reset = meter
+        aggregate.first_reading_time = _first_reading(timeline, inside, previous_last_value)
     else:
         aggregate.last_value = _last_reading(kind, timeline, len(timeline), previous_last_value)
     return aggregate
@@ -269,6 +273,20 @@ def _last_with_reading(kind: str, timeline: list[Sample], stop: int) -> Sample |
         if reading_of(kind, timeline[index]) is not None:
             return timeline[index]
     return None
+
+
+def _first_reading(
+    timeline: list[Sample], inside: int, previous_last_value: float | None
+) -> float | None:
+    """The time (seconds since the epoch) of a meter's first reading ever when it lies in the
+    window: no reading known before it (none before `inside`, no `previous_last_value`)."""
+    if (
+        previous_last_value is not None
+        or _last_with_reading("energy", timeline, inside) is not None
+    ):
+        return None
+    first = next((s for s in timeline[inside:] if reading_of("energy", s) is not None), None)
+    return None if first is None else first.time.timestamp()
 
 
 def _meter_start(

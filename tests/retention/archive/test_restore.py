@@ -268,6 +268,30 @@ def test_restore_gives_back_the_fields_the_tiers_leave_out_of_their_rows(tier, s
             assert restored[(entity_id, row.start)] == want
 
 
+def test_a_meters_first_reading_time_survives_the_archive_and_a_restore(tier, s3):
+    """The daily row of the day a meter was first read times that reading (06:15, its day
+    counting from then in daily_energy_by_device): archived and restored, it is kept, a float
+    in InfluxDB as the tiers write it."""
+    ha = HaDatabase(tier.database)
+    start = datetime(2022, 3, 1, tzinfo=UTC)
+    first_read = start + timedelta(hours=6, minutes=15)
+    ha.saved_entity("ingestor", "sensor.kettle_energy", [(first_read, 1.0),
+        (first_read + timedelta(minutes=1), "unavailable"), (start + timedelta(hours=20), 2.2)],
+        unit="kWh", kind="energy")  # fmt: skip
+    first, end = start.date(), start.date() + timedelta(days=1)
+    for run in (tiers.downsample_hourly(first, end), tiers.downsample_daily(first, end)):
+        assert (run.status, run.errors) == ("ok", "")
+    assert run_archive(NOW).errors == [] and tier.rows() == []
+
+    [row] = fmt.table_rows(restore_from_archive(first, end))
+    restore_to_influxdb(first, end)
+    [restored] = read_back(tier.restore_database)
+
+    assert row["first_reading_time"] == restored["first_reading_time"] == 1646115300.0
+    types = get_timeseries().field_keys(tier.restore_database, MEASUREMENT)
+    assert types["first_reading_time"] == "float"
+
+
 def test_a_restored_table_has_the_columns_of_the_archive_files_in_their_order(tier, s3):
     """The fields put back (a weather attribute's coverage seconds) were appended in a set's
     order, which changes from one process to the next: the same range restored twice with

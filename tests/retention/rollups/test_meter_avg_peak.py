@@ -102,3 +102,26 @@ def test_a_meters_average_never_exceeds_its_peak_raw_tiered_or_open(
     rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
 
     assert {entity_id: figures(entity_id) for entity_id in METERS} == raw
+
+
+@pytest.mark.parametrize("source", ["hourly", "daily"])
+def test_a_meter_first_read_before_a_gap_averages_from_its_first_reading_on_a_tiered_day(
+    ha_db: HaDatabase, enrich_db: str, source: str
+):
+    """A kettle's meter first read at 06:15 (its very first reading), unavailable from 06:16,
+    back at 20:00 1.2 kWh up: 1.2 kWh over the 17.75 hours since 06:15, 67.605634 W, as on the
+    raw day; hour 20 grew it all: 1.2 kW. Before: the tiers timed its first reading by the time
+    a value was known, as if no gap followed it: at 06:59 from the hourly tier (70.519099 W),
+    at 19:59 from the daily tier alone (its 4 h 1 min known put before the day's end:
+    298.755187 W)."""
+    ha_db.saved_entity("ingestor", "sensor.kettle_energy", [(6 * H + 15 * M, 1.0),
+        (6 * H + 16 * M, "unavailable"), (20 * H, 2.2)], unit="kWh", kind="energy",
+    )  # fmt: skip
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+    assert figures("sensor.kettle_energy") == (1.2, 67.605634, 1200.0)
+
+    tier(source)
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+
+    peak = None if source == "daily" else 1200.0  # the daily tier keeps no hours
+    assert figures("sensor.kettle_energy") == (1.2, 67.605634, peak)
