@@ -23,6 +23,11 @@ class InfluxPrivilegeError(InfluxAuthError):
     must act: grant it, or use another user)."""
 
 
+def refused(forbidden: bool, text: str) -> InfluxAuthError:
+    """The error of InfluxDB's 401 (the credentials) or, `forbidden`, its 403 (a privilege)."""
+    return InfluxPrivilegeError(text) if forbidden else InfluxAuthError(text)
+
+
 class InfluxQueryError(TimeseriesError, Permanent):
     """InfluxDB rejected a query; carries the server's message, the query and the database."""
 

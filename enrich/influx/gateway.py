@@ -24,12 +24,11 @@ from typing import Any
 import requests
 
 from enrich.influx.errors import (
-    InfluxAuthError,
-    InfluxPrivilegeError,
     InfluxQueryError,
     InfluxUnavailable,
     InfluxVersionMismatch,
     InfluxWriteError,
+    refused,
 )
 from enrich.influx.influxql import delete_window, query_form, quote_ident
 from enrich.influx.policies import RetentionTier, Shard
@@ -91,14 +90,11 @@ class TimeSeries(ABC):
         if response.status_code in (401, 403):
             message = server_message(response)
             response.close()
-            if response.status_code == 403:  # signed in, but not allowed to do that
-                raise InfluxPrivilegeError(
-                    f"InfluxDB at {self.url} refused {self._who()} while {doing}: {message}. "
-                    f"{self._privilege_hint(message)}"
-                )
-            raise InfluxAuthError(
-                f"InfluxDB at {self.url} refused the credentials while {doing}: {message}. "
-                f"{self._credentials_hint()}"
+            forbidden = response.status_code == 403  # signed in, but not allowed to do that
+            who = self._who() if forbidden else "the credentials"
+            hint = self._privilege_hint(message) if forbidden else self._credentials_hint()
+            raise refused(
+                forbidden, f"InfluxDB at {self.url} refused {who} while {doing}: {message}. {hint}"
             )
         if response.status_code in (502, 503, 504):
             response.close()
