@@ -189,9 +189,10 @@ def entity_parts(
     # The follow-up's old unit matters while a row read records no unit: a row written since
     # the edit may have carried a value in from one (`tier_kinds`).
     read = [fields for _, fields in hourly + (daily or [])]
+    tiered_read = unrecorded(tiered_unit, *read)
     for index, part in enumerate(plan):  # raw readings in W / kWh, as the tiers store them
         if isinstance(part, TierPart):
-            part.tiered = unrecorded(tiered_unit, *read)
+            part.tiered = tiered_read
         if isinstance(part, RawPart):
             if plain_power:
                 carried = carried_in_sample(entity, part.start)
