@@ -343,3 +343,14 @@ def test_the_storage_page_quotes_what_a_view_s_run_without_redis_says():
     said = re.sub(r"\(\w{3} [-\d]{10} \d\d:\d\d UTC\)", "(Sat 2026-12-05 20:00 UTC)", said)
     start, _, rest = said.partition(" Start Redis ")
     assert f'("{start} … {rest.partition("REDIS_URL. ")[2]}")' in flat("docs/storage.md")
+
+
+def test_the_storage_page_quotes_what_a_full_archive_directory_is_said_as():
+    import errno
+
+    from retention.archive.local import LocalStorage
+
+    key = "archives/2022/data_2022-01-01.parquet"
+    full = OSError(errno.ENOSPC, "No space left on device")
+    said = LocalStorage("/srv/enrich/archive")._unwritable(key, full)
+    assert f"{key}: StorageRefused: {said}" in flat("docs/storage.md")

@@ -5,6 +5,7 @@ Each file is written whole (`write_whole`, which a restore's --output file uses 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -20,9 +21,9 @@ from retention.archive.store import (
 )
 
 
-def write_whole(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write `data` next to `path`, then rename it there: a crash or a full disk never leaves
-    half a file, and a file at `path` stays as it was until the new one is whole (OSError).
+def staged(path: Path, data: bytes, mode: int | None = None) -> Path:
+    """`data` written and synced into a hidden temporary file next to `path`, for `os.replace`
+    to put at `path` (OSError, and no temporary file left, when it cannot be written whole).
     `mode`: the file's permissions (else the temporary file's: its owner's only)."""
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         try:
@@ -31,10 +32,21 @@ def write_whole(path: Path, data: bytes, mode: int | None = None) -> None:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
-            os.replace(tmp.name, path)
         except OSError:
             Path(tmp.name).unlink(missing_ok=True)
             raise
+    return Path(tmp.name)
+
+
+def write_whole(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write `data` next to `path`, then rename it there: a crash or a full disk never leaves
+    half a file, and a file at `path` stays as it was until the new one is whole (OSError)."""
+    tmp = staged(path, data, mode)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class LocalStorage(ArchiveStorage):
@@ -59,21 +71,36 @@ class LocalStorage(ArchiveStorage):
     def _meta_path(path: Path) -> Path:
         return path.with_name(f".{path.name}.meta.json")
 
-    def _write_atomically(self, path: Path, data: bytes) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_whole(path, data)
-        except OSError as exc:
-            raise StorageRefused(
-                f"Cannot write {path}: {exc}. Check ARCHIVE_LOCAL_DIR and its permissions."
-            ) from exc
-
     def _store(
         self, key: str, body: bytes, metadata: dict[str, str], storage_class: str, sse: str
     ) -> None:
+        """Both files staged before either is renamed into place: a disk with room for the
+        metadata alone (full) changes neither, so the metadata's SHA-256 stays its file's."""
         path = self._path(key)
-        self._write_atomically(self._meta_path(path), json.dumps(metadata, sort_keys=True).encode())
-        self._write_atomically(path, body)
+        meta = json.dumps(metadata, sort_keys=True).encode()
+        files: list[Path] = []
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files = [staged(self._meta_path(path), meta)]
+            files.append(staged(path, body))
+            for tmp, final in zip(files, (self._meta_path(path), path), strict=True):
+                os.replace(tmp, final)  # the metadata first: a merge names what it `replaces`
+        except OSError as exc:
+            for tmp in files:
+                tmp.unlink(missing_ok=True)
+            raise StorageRefused(self._unwritable(key, exc)) from exc
+
+    def _unwritable(self, key: str, exc: OSError) -> str:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return (
+                f"The archive directory {self.location!r} (ARCHIVE_LOCAL_DIR) is full: {key} "
+                f"could not be written ({exc.strerror}). Free space on its disk, or set "
+                "ARCHIVE_LOCAL_DIR to a directory on a larger one."
+            )
+        return (
+            f"Cannot write {exc.filename or self.root / key}: {exc}. Check ARCHIVE_LOCAL_DIR "
+            "and its permissions."
+        )
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
