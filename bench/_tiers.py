@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bench._env import BENCH_DIR, ROOT, base_environment, own_database, run_suffix
 
@@ -160,14 +161,15 @@ bind-address = "127.0.0.1:{rpc}"
 
 
 class PrivateInflux:
-    """Debian's influxd on a free loopback port with its own data directory."""
+    """Debian's influxd on a free loopback port with its own data directory (`data`, else
+    one under bench/ named after `name` and this run)."""
 
-    def __init__(self, name: str, auth: bool = False) -> None:
+    def __init__(self, name: str, auth: bool = False, data: Path | None = None) -> None:
         binary = shutil.which("influxd")
         if binary is None:
             raise SystemExit("influxd is not installed: run `make services` (it installs it).")
         self.binary = binary
-        self.data = BENCH_DIR / f"influxd-{name}-{run_suffix()}"  # this run's own
+        self.data = data or BENCH_DIR / f"influxd-{name}-{run_suffix()}"  # this run's own
         shutil.rmtree(self.data, ignore_errors=True)
         self.data.mkdir(parents=True)
         http, rpc = _free_port(), _free_port()

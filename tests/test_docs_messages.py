@@ -354,3 +354,11 @@ def test_the_storage_page_quotes_what_a_full_archive_directory_is_said_as():
     full = OSError(errno.ENOSPC, "No space left on device")
     said = LocalStorage("/srv/enrich/archive")._unwritable(key, full)
     assert f"{key}: StorageRefused: {said}" in flat("docs/storage.md")
+
+
+def test_the_storage_page_quotes_what_influxdb_on_a_full_disk_is_said_as():
+    from enrich.influx.errors import disk_full
+
+    wal = "engine: error writing WAL entry: write …: no space left on device"
+    said = disk_full(wal, "http://127.0.0.1:8086")
+    assert f"{wal}.{said} …" in flat("docs/storage.md")

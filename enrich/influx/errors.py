@@ -28,6 +28,29 @@ def refused(forbidden: bool, text: str) -> InfluxAuthError:
     return InfluxPrivilegeError(text) if forbidden else InfluxAuthError(text)
 
 
+def disk_full(server_message: str, url: str = "") -> str:
+    """What to do, as sentences starting with a space, when InfluxDB (at `url`) answered that
+    its disk is full ("no space left on device" writing its WAL, data or meta directory: a
+    write, a DELETE's tombstone, a new retention policy or shard group), else "". Permanent, as
+    the errors carrying it: trying again cannot help until a person frees space; and InfluxDB
+    1.x, once a write to a shard's WAL failed, refuses every later write to that shard with the
+    same words, however much space is free, until influxd restarts."""
+    said = server_message.lower()
+    if "no space left on device" not in said:
+        return ""
+    at = f" at {url}" if url else ""
+    text = (
+        f" InfluxDB{at} cannot write to its disk: it is full. Free space on the disk holding "
+        "the file it names (InfluxDB's data, WAL or meta directory)"
+    )
+    if "wal" in said:
+        return (
+            f"{text}, then restart InfluxDB: once a write to a shard's WAL failed, InfluxDB 1.x "
+            "refuses every write to that shard until it restarts, however much space is free."
+        )
+    return f"{text}."
+
+
 class InfluxQueryError(TimeseriesError, Permanent):
     """InfluxDB rejected a query; carries the server's message, the query and the database."""
 
@@ -35,9 +58,10 @@ class InfluxQueryError(TimeseriesError, Permanent):
         self.server_message = server_message
         self.query = query
         self.database = database
+        full = disk_full(server_message)
         super().__init__(
             f"InfluxDB rejected the query on database {database!r}: {server_message}"
-            f" -- query: {query}"
+            f"{full and '.' + full} -- query: {query}"
         )
 
 

@@ -28,6 +28,7 @@ from enrich.influx.errors import (
     InfluxUnavailable,
     InfluxVersionMismatch,
     InfluxWriteError,
+    disk_full,
     refused,
 )
 from enrich.influx.influxql import delete_window, query_form, quote_ident
@@ -212,6 +213,7 @@ class TimeSeries(ABC):
         }.get(response.status_code, "")
         if "partial write" in message:
             hint = " The other points of this batch were written."
+        hint += disk_full(message, self.url)
         raise InfluxWriteError(
             f"InfluxDB rejected a write of {len(lines)} points to {where!r} "
             f"(HTTP {response.status_code}): {message}.{hint} "

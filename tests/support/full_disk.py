@@ -1,5 +1,6 @@
 """A real full disk for the tests: a small tmpfs mounted for the test (`tmpfs`), filled up to
-its last byte (`fill`). Mounting needs root, as CI and `make test` on the project's machines run: where
+its last byte (`fill`), and a private influxd whose data, WAL and meta directories live on one
+(`influxd_on`). Mounting needs root, as CI and `make test` on the project's machines run: where
 `mount` is refused the test fails, saying why, rather than passing without a full disk."""
 
 from __future__ import annotations
@@ -7,10 +8,13 @@ from __future__ import annotations
 import errno
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+
+from bench._tiers import PrivateInflux
+from tests.support.private_influx import the_influxdb
 
 FILLER = "filler"  # the file that takes the disk's free space
 
@@ -49,3 +53,8 @@ def fill(disk: Path) -> None:
 
 def free(disk: Path) -> None:
     (disk / FILLER).unlink()
+
+
+def influxd_on(disk: Path, settings) -> AbstractContextManager[PrivateInflux]:
+    """A private influxd (bench._tiers) keeping everything on `disk`; the settings' InfluxDB."""
+    return the_influxdb(PrivateInflux("full-disk", data=disk / "influxd"), settings)

@@ -2,19 +2,21 @@
 seconds: bench._tiers.PrivateInflux, Debian's influxd with the cache snapshot after 1 s and the
 full compaction of a cold shard after 2 s (the defaults are 10 minutes and 4 hours)."""
 
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bench._tiers import PrivateInflux, settled_sizes
-from enrich.influx import get_timeseries, reset_timeseries
+from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from retention.models import Entity, RetentionRun
 from retention.stats import settle
 from retention.stats.history import run_summary
 from retention.tiers import runner as tiers
 from tests.retention.conftest import T0
+from tests.support.private_influx import the_influxdb
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -24,18 +26,12 @@ DAYS = 6
 @pytest.fixture
 def compacting_influx(settings):
     server = PrivateInflux(f"test-settle-{uuid.uuid4().hex[:8]}")
-    server.start()
-    settings.INFLUXDB_URL, settings.INFLUXDB_VERSION = server.url, "1"
     settings.REDIS_KEY_PREFIX = f"test-settle-{uuid.uuid4().hex[:8]}"
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = "home"
-    reset_timeseries()
     try:
-        yield server
+        with the_influxdb(server, settings):
+            yield server
     finally:
-        reset_timeseries()
-        server.stop()
-        import shutil
-
         shutil.rmtree(server.data, ignore_errors=True)
 
 
