@@ -121,6 +121,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "enrich.deadline.request_deadline",  # first: every wait on Redis and InfluxDB ends in time
+    # The database out of reach: a 503 saying so, not a 500 (enrich.database_down).
+    "enrich.database_down.DatabaseDown",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -11,11 +11,11 @@ whose multipart body cannot be read (no boundary), a Host header not in DJANGO_A
 (Django's page names neither the header nor the setting), and an admin page's `_to_field` or
 filter the admin refuses (its page says only "Bad Request (400)"). A URL under
 /api/ or /retention/ that matches no endpoint is a JSON 404, as the API's other answers
-are. An error no view handled (PostgreSQL out of reach mid-request, a bug) is, on the API, a
-JSON 500 `{"detail": ...}` naming nothing of the error, not Django's HTML page "Server Error
-(500)", which API clients (Home Assistant's REST sensors, scripts) cannot read; Django still
-logs the error with its traceback (logger django.request); pages keep Django's plain page
-(handler500)."""
+are. An error no view handled (a bug; the database out of reach is enrich.database_down's 503)
+is, on the API, a JSON 500 `{"detail": ...}` naming nothing of the error, not Django's HTML page
+"Server Error (500)", which API clients (Home Assistant's REST sensors, scripts) cannot read;
+Django still logs the error with its traceback (logger django.request); pages keep Django's
+plain page (handler500)."""
 
 from django.conf import settings
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup, DisallowedModelAdminToField

@@ -1,6 +1,7 @@
-"""A TCP proxy on loopback that a test closes and opens again: a service (InfluxDB, moto's S3)
-going away and coming back, as the code under test sees it. `influxdb_proxy_fixture` (the
-fixture `influxdb_proxy`): an open Proxy that the code under test reaches InfluxDB through.
+"""A TCP proxy on loopback that a test closes and opens again: a service (InfluxDB, moto's S3,
+PostgreSQL) going away and coming back, as the code under test sees it. `influxdb_proxy_fixture`
+(the fixture `influxdb_proxy`): an open Proxy that the code under test reaches InfluxDB through;
+`database_proxy()`: one to the test database, for the processes a test starts.
 `silent_server()`: a service that hangs, taking connections and never answering."""
 
 import socket
@@ -14,8 +15,9 @@ from enrich.influx import reset_timeseries
 
 
 class Proxy:
-    """A TCP proxy on loopback to the real InfluxDB that can be closed and opened again on the
-    same port: closed, connections are refused and open ones are cut."""
+    """A TCP proxy on loopback to a real service (`target_url`: scheme://host:port) that can be
+    closed and opened again on the same port: closed, connections are refused and open ones are
+    cut."""
 
     def __init__(self, target_url: str) -> None:
         host_port = target_url.split("://", 1)[1].split("/", 1)[0]
@@ -93,6 +95,21 @@ def silent_server(scheme: str = "http") -> Iterator[str]:
         server.bind(("127.0.0.1", 0))
         server.listen(64)
         yield f"{scheme}://127.0.0.1:{server.getsockname()[1]}"
+
+
+@contextmanager
+def database_proxy() -> Iterator[tuple[Proxy, str]]:
+    """An open Proxy to the test database (PostgreSQL), and the DATABASE_URL through it of the
+    processes the test starts; closed at the end."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    proxy = Proxy(f"tcp://{db['HOST']}:{db['PORT']}")
+    proxy.open()
+    try:
+        yield proxy, f"postgres://{db['USER']}:{db['PASSWORD']}@127.0.0.1:{proxy.port}/{db['NAME']}"
+    finally:
+        proxy.close()
 
 
 @pytest.fixture(name="influxdb_proxy")

@@ -18,14 +18,15 @@ from tests.support.ports import free_port
 @contextmanager
 def gunicorn(timeout: int = 300, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """The web app as deployed (gunicorn, one sync worker, its worker timeout `timeout` s:
-    WEB_TIMEOUT, which gunicorn.conf.py and the app read) on the test database; its URL."""
+    WEB_TIMEOUT, which gunicorn.conf.py and the app read) on the test database (or the
+    DATABASE_URL in `env`); its URL."""
     port = free_port()
     log = tempfile.TemporaryFile("w+")
-    env = {"WEB_TIMEOUT": str(timeout), **env}
+    env = {"DATABASE_URL": support.test_database_url(), "WEB_TIMEOUT": str(timeout), **env}
     proc = subprocess.Popen(
         [sys.executable, *support.QUICK_EXIT, "gunicorn", "config.wsgi:application",
          "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-        cwd=support.ROOT, env=dict(os.environ, DATABASE_URL=support.test_database_url(), **env),
+        cwd=support.ROOT, env=dict(os.environ, **env),
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     proc.log = log
