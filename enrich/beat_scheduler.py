@@ -14,6 +14,11 @@ Each tick (at least every 5 s: DatabaseScheduler's longest sleep) is recorded in
 (`manage.py check_beat`) fails and the status page says when it last ticked. A tick is also
 where a beat told to stop (SIGTERM) does (enrich.beat_stop), and where a beat finds whether it
 sends the periodic tasks or another beat on the same Redis does (enrich.beat_lead).
+
+While the database cannot be reached (a PostgreSQL restarting), the beat goes on sending the
+periodic tasks as it last read them, saying so once and again once the database answers; it saves
+their last runs and reads them again then. DatabaseScheduler logged a traceback at each tick, and
+its full read of the schedule, every 5 minutes, stopped the beat (and with it `make run`).
 """
 
 import logging
@@ -31,6 +36,7 @@ from kombu.exceptions import OperationalError
 from enrich.beat_lead import Lead
 from enrich.beat_stop import stop_if_asked
 from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
+from enrich.database_down import ERRORS, answers, one_line
 from enrich.redis import alive
 from enrich.redis.client import redacted_url
 
@@ -56,6 +62,49 @@ class Scheduler(DatabaseScheduler):
     _broker_lost: datetime | None = None  # since when due tasks cannot be sent
     _lead: Lead | None = None
     _stood_by = False  # another beat sent the tasks at a tick of this one
+    _database_lost = False  # the database did not answer at the last tick
+
+    @property
+    def schedule(self):
+        # The database out of reach: the schedule as last read (read again once it answers).
+        if self._database_lost and self._schedule is not None:
+            return self._schedule
+        return super().schedule
+
+    def all_as_schedule(self):
+        try:
+            return super().all_as_schedule()
+        except ERRORS as exc:  # lost since this tick's check
+            if self._schedule is None:
+                raise  # at start: nothing read yet to go on with
+            self._database(exc)
+            return self._schedule
+
+    def sync(self) -> None:
+        # The runs sent while the database cannot be reached stay to save (self._dirty).
+        if not self._database_lost and self._answers():
+            super().sync()
+
+    def _answers(self) -> bool:
+        """Whether the database answers (asked before what DatabaseScheduler reads or saves,
+        which logs a traceback when it cannot)."""
+        try:
+            answers()
+        except ERRORS as exc:
+            self._database(exc)
+            return False
+        self._database(None)
+        return True
+
+    def _database(self, lost: Exception | None) -> None:
+        """Say once that the database cannot be reached (`lost`), and once that it answers."""
+        if lost is not None and not self._database_lost:
+            logger.error("Beat: the database (DATABASE_URL) cannot be reached; the beat goes on "
+                         "sending the periodic tasks as it last read them, and reads them again "
+                         "once it answers: %s", one_line(lost))  # fmt: skip
+        elif lost is None and self._database_lost:
+            logger.info("Beat: the database answers again; the periodic tasks are read from it")
+        self._database_lost = lost is not None
 
     def apply_async(self, entry, producer=None, advance=True, **kwargs):
         # The beat never waits for a result; Celery's Redis result store subscribed to each
@@ -100,6 +149,7 @@ class Scheduler(DatabaseScheduler):
         if not self._lead.held():
             self._stood_by = True
             return self.max_interval
+        self._answers()
         if self._stood_by:
             # What the other beat sent, as it saved it: the schedule read afresh, not as at
             # this beat's start, and the heap built from it at this tick (a reload within the

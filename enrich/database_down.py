@@ -4,12 +4,13 @@ ones open, for a while. `out_of_reach` tells that apart from a query refused on 
 connection (a lock timeout, a bug). A web request that meets it is answered by `DatabaseDown`
 (in MIDDLEWARE) with a 503 saying so, as InfluxDB's and Redis' outages are
 (enrich.api.influx_down), in one log line, not Django's "Server Error (500)" and a traceback.
-The web app opens a new connection at its next request once the database answers
+The beat (enrich.beat_scheduler) asks whether it `answers`, and goes on without it.
+Each process opens a new connection at its next request or tick once the database answers
 (CONN_HEALTH_CHECKS), without a restart."""
 
 import logging
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,13 @@ def out_of_reach(exc: BaseException) -> bool:
         return False
     raw = connection.connection
     return raw is None or bool(getattr(raw, "closed", False))
+
+
+def answers() -> None:
+    """Raise one of ERRORS unless the database answers: the connection, checked (closed when it
+    is too old or failed, CONN_HEALTH_CHECKS' SELECT 1), is opened again if need be."""
+    close_old_connections()
+    connection.cursor().close()
 
 
 class DatabaseDown:

@@ -1,0 +1,54 @@
+"""The beat while PostgreSQL, where django-celery-beat's DatabaseScheduler keeps the schedule,
+is out of reach: a TCP proxy (tests.support.proxy) in front of the test database closed under
+the real beat process, long enough for the beat's full read of the schedule (every 5 minutes,
+every 2 s here: tests.support.quick_sync_app). That read stopped the beat (CRITICAL "beat raised
+exception", and with it `make run`), after a traceback at each tick."""
+
+import os
+
+import pytest
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from tests.support import worker
+from tests.support.proxy import database_proxy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SENT = "Sending due task Every second"
+
+
+def test_the_beat_goes_on_sending_through_a_database_outage_and_says_it_once(tmp_path):
+    every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="Every second", task="collectors.write_current_prices",
+                                interval=every, expire_seconds=50)  # fmt: skip
+    with database_proxy() as (proxy, url):
+        env = {**os.environ, "DATABASE_URL": url, "CELERY_SKIP_CHECKS": "1"}
+        beat = worker.started(["celery", "-A", "tests.support.quick_sync_app", "beat", "-l",
+                               "info", "--pidfile=", "-s", str(tmp_path / "schedule"),
+                               "--max-interval", "1"], env, tmp_path / "beat.log")  # fmt: skip
+        try:
+            worker.until(lambda: SENT in worker._tail(beat), beat)
+            proxy.close()
+            before = len((tmp_path / "beat.log").read_text())
+            # 6 due runs: the outage outlasts a full read of the schedule (SYNC_SECONDS)
+            worker.until(lambda: (tmp_path / "beat.log").read_text()[before:].count(SENT) >= 6,
+                         beat)  # fmt: skip
+            proxy.open()
+            worker.until(lambda: "database answers again" in worker._tail(beat), beat)
+            worker.until(lambda: (tmp_path / "beat.log").read_text().count(SENT) >= 10, beat)
+        finally:
+            worker.stop(beat)
+            beat.log.close()
+    log = (tmp_path / "beat.log").read_text()
+
+    assert "Traceback" not in log and "CRITICAL" not in log, log
+    [error] = [e for e in worker.logged(log, "ERROR")]
+    assert error.startswith(
+        "Beat: the database (DATABASE_URL) cannot be reached; the beat goes on sending the "
+        "periodic tasks as it last read them, and reads them again once it answers: "
+        f'connection failed: connection to server at "127.0.0.1", port {proxy.port} failed: '
+    ), error
+    back = [i for i in worker.logged(log, "INFO") if "answers" in i]
+    assert back == ["Beat: the database answers again; the periodic tasks are read from it"], log
+    # Every run sent, those of the outage too, is saved (as the beat stopped).
+    task = PeriodicTask.objects.get(name="Every second")
+    assert task.total_run_count == log.count(SENT), (task.total_run_count, log)
