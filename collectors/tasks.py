@@ -22,6 +22,7 @@ from collectors.pricing.now import write_current_points
 from collectors.served_points import write_served_points
 from collectors.sharing import record_failure
 from enrich.api import influx_down
+from enrich.database_down import DatabaseUnavailable
 from enrich.deliveries import GuardedTask
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
@@ -187,7 +188,7 @@ def influx_outage(task: str) -> Iterator[None]:
 # The minute tasks: an InfluxDB or Redis error is expected while it is down (Celery logs the
 # task's failure without its traceback; `outages` logs the outage).
 MINUTE = {"acks_late": True, "soft_time_limit": 45, "time_limit": 55,
-          "throws": (TimeseriesError, RedisUnavailable)}  # fmt: skip
+          "throws": (TimeseriesError, RedisUnavailable, DatabaseUnavailable)}  # fmt: skip
 # What a minute task's run costs while Redis cannot be reached (enrich.redis.outage).
 FAILS = "this run fails (its result says why; beat runs the task again the next minute)"
 

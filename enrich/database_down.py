@@ -4,14 +4,21 @@ ones open, for a while. `out_of_reach` tells that apart from a query refused on 
 connection (a lock timeout, a bug). A web request that meets it is answered by `DatabaseDown`
 (in MIDDLEWARE) with a 503 saying so, as InfluxDB's and Redis' outages are
 (enrich.api.influx_down), in one log line, not Django's "Server Error (500)" and a traceback.
-The beat (enrich.beat_scheduler) asks whether it `answers`, and goes on without it.
-Each process opens a new connection at its next request or tick once the database answers
+The beat (enrich.beat_scheduler) asks whether it `answers`, and goes on without it. A task fails
+with DatabaseUnavailable, said in one line (`task_outage`, around every task:
+enrich.deliveries.GuardedTask), as Redis' outage is (enrich.redis.outage). Each process opens a
+new connection at its next request, task or tick once the database answers
 (CONN_HEALTH_CHECKS), without a restart."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.http import HttpRequest, HttpResponse
+
+from enrich.errors import Transient
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +28,11 @@ DOWN = (
     "The database does not answer (PostgreSQL is down, restarting or out of reach); try again "
     "in a minute. The server log names the error."
 )
+
+
+class DatabaseUnavailable(Transient):
+    """A task met the database out of reach: its result says so, and Celery logs it without a
+    traceback (GuardedTask's `throws`)."""
 
 
 def one_line(exc: BaseException) -> str:
@@ -61,3 +73,34 @@ class DatabaseDown:
         logger.error("%s %s: the database cannot be reached: %s", request.method,
                      request.path[:200], one_line(exc))  # fmt: skip
         return answer(request.path_info, 503, "detail", DOWN)
+
+
+# Since when this process's tasks meet the database out of reach.
+_lost_since: datetime | None = None
+
+
+@contextmanager
+def task_outage(name: str) -> Iterator[None]:
+    """Run the task `name`. The database out of reach inside fails it with DatabaseUnavailable:
+    the first time in this process with an ERROR line holding the whole error, each later time
+    with a WARNING line; the first task through that uses the database again says so (INFO)."""
+    global _lost_since
+    try:
+        yield
+    except ERRORS as exc:
+        if not out_of_reach(exc):
+            raise
+        if _lost_since is None:
+            _lost_since = datetime.now(UTC)
+            logger.error("%s: the database (DATABASE_URL) cannot be reached; each task that needs "
+                         "it fails, in one line, until it answers again (beat sends the periodic "
+                         "ones again when due): %s", name, one_line(exc))  # fmt: skip
+        else:
+            logger.warning("%s: the database still cannot be reached (since %s UTC); the task "
+                           "fails", name, f"{_lost_since:%Y-%m-%d %H:%M:%S}")  # fmt: skip
+        raise DatabaseUnavailable(
+            f"The database (DATABASE_URL) cannot be reached: {one_line(exc)}"
+        ) from exc
+    if _lost_since is not None and connection.connection is not None:
+        _lost_since = None
+        logger.info("%s: the database answers again", name)

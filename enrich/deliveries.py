@@ -9,7 +9,8 @@ the limit is not run. It fails with `PoisonedTask` instead, which the result bac
 (and Flower shows), is acknowledged so the broker forgets it, and calls the task's `poisoned()`
 hook so a task with a run record can mark that record failed (retention.task_records).
 
-`GuardedTask` is the Celery app's task class, so every task of the project has the guard.
+`GuardedTask` is the Celery app's task class, so every task of the project has the guard, and
+says the database out of reach in one line (enrich.database_down.task_outage).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from celery import Task, current_task
 from django.conf import settings
 
+from enrich.database_down import DatabaseUnavailable, task_outage
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key, own_redis
 
 logger = logging.getLogger(__name__)
@@ -89,7 +91,13 @@ def _counted() -> None:
 class GuardedTask(Task):
     """Counts deliveries and refuses the one past the limit (see the module docstring)."""
 
+    throws = (DatabaseUnavailable,)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with task_outage(self.name):
+            return self._guarded(*args, **kwargs)
+
+    def _guarded(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
         if request.id and not request.called_directly:
             try:
