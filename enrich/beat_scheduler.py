@@ -18,12 +18,15 @@ sends the periodic tasks or another beat on the same Redis does (enrich.beat_lea
 While the database cannot be reached (a PostgreSQL restarting), the beat goes on sending the
 periodic tasks as it last read them, saying so once and again once the database answers; it saves
 their last runs and reads them again then. DatabaseScheduler logged a traceback at each tick, and
-its full read of the schedule, every 5 minutes, stopped the beat (and with it `make run`).
+its full read of the schedule, every 5 minutes, stopped the beat (and with it `make run`). A beat
+started while the database cannot be reached (a host up before its PostgreSQL) waits for it,
+where DatabaseScheduler's first read stopped it.
 """
 
 import logging
 import os
 import socket
+import time
 from datetime import UTC, datetime
 
 from celery.beat import SchedulingError
@@ -41,6 +44,9 @@ from enrich.redis import alive
 from enrich.redis.client import redacted_url
 
 logger = logging.getLogger(__name__)
+
+# How often a beat started while the database cannot be reached asks it again.
+WAIT_SECONDS = 2
 
 
 def unloadable_crontabs() -> dict[int, str]:
@@ -63,6 +69,14 @@ class Scheduler(DatabaseScheduler):
     _lead: Lead | None = None
     _stood_by = False  # another beat sent the tasks at a tick of this one
     _database_lost = False  # the database did not answer at the last tick
+
+    def setup_schedule(self) -> None:
+        while True:  # nothing read yet, nothing to send: wait (stopping when told to)
+            stop_if_asked()
+            if self._answers():
+                break
+            time.sleep(WAIT_SECONDS)
+        super().setup_schedule()
 
     @property
     def schedule(self):
@@ -99,9 +113,14 @@ class Scheduler(DatabaseScheduler):
     def _database(self, lost: Exception | None) -> None:
         """Say once that the database cannot be reached (`lost`), and once that it answers."""
         if lost is not None and not self._database_lost:
-            logger.error("Beat: the database (DATABASE_URL) cannot be reached; the beat goes on "
-                         "sending the periodic tasks as it last read them, and reads them again "
-                         "once it answers: %s", one_line(lost))  # fmt: skip
+            does = (
+                "waits for it to read the periodic tasks"
+                if self._schedule is None
+                else "goes on sending the periodic tasks as it last read them, and reads them "
+                "again once it answers"
+            )
+            logger.error("Beat: the database (DATABASE_URL) cannot be reached; the beat %s: %s",
+                         does, one_line(lost))  # fmt: skip
         elif lost is None and self._database_lost:
             logger.info("Beat: the database answers again; the periodic tasks are read from it")
         self._database_lost = lost is not None
