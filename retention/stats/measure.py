@@ -8,7 +8,9 @@ Every figure is measured, never assumed:
   (`count_raw_points`);
 - raw points removed = Σ `records_deleted` of the `downsample_hourly` runs + Σ
   `details["raw_points_deleted"]` of the `downsample_daily` runs (the raw states of sparse
-  entities, kept raw by the hourly tier and composed into daily rows by the daily one). The
+  entities, kept raw by the hourly tier and composed into daily rows by the daily one)
+  + Σ `details["raw_points_forgotten"]` of the `downsample_hourly` runs (deleted by runs the
+  database came back without, from a backup: retention.tiers.forgotten). The
   rest the daily downsample and the archive delete are aggregate rows whose raw points were
   already counted when they were downsampled; their effect shows in the measured tier sizes,
   and multiplying them by raw bytes per point would count the same data twice.
@@ -65,6 +67,8 @@ LAST_RUNS = {
 REAL_RUN, Op = ~Q(status=RetentionRun.Status.DRY_RUN), RetentionRun.Operation
 HOURLY_RAW_DELETES = Q(operation=Op.DOWNSAMPLE_HOURLY, records_deleted__gt=0)
 DAILY_RAW_DELETES = Q(operation=Op.DOWNSAMPLE_DAILY, details__raw_points_deleted__gt=0)
+# Deleted by raw -> hourly runs the database forgot, counted by the run that found their rows.
+FORGOTTEN_DELETES = Q(operation=Op.DOWNSAMPLE_HOURLY, details__raw_points_forgotten__gt=0)
 
 
 def raw_points_removed() -> tuple[int, int]:
@@ -76,10 +80,16 @@ def raw_points_removed() -> tuple[int, int]:
     daily = RetentionRun.objects.filter(REAL_RUN, DAILY_RAW_DELETES).annotate(
         raw=Cast(KT("details__raw_points_deleted"), BigIntegerField())
     )
+    forgotten = RetentionRun.objects.filter(REAL_RUN, FORGOTTEN_DELETES).annotate(
+        raw=Cast(KT("details__raw_points_forgotten"), BigIntegerField())
+    )
     points = hourly.aggregate(n=Sum("records_deleted"))["n"] or 0
     points += daily.aggregate(n=Sum("raw"))["n"] or 0
+    points += forgotten.aggregate(n=Sum("raw"))["n"] or 0
     running = [n for n in map(_deleted_so_far, RetentionRun.objects.filter(RUNNING)) if n]
-    return int(points) + sum(running), hourly.count() + daily.count() + len(running)
+    runs = RetentionRun.objects.filter(REAL_RUN, HOURLY_RAW_DELETES | DAILY_RAW_DELETES
+                                       | FORGOTTEN_DELETES).count()  # fmt: skip
+    return int(points) + sum(running), runs + len(running)
 
 
 RUNNING = Q(status=RetentionRun.Status.RUNNING, operation__in=(Op.DOWNSAMPLE_HOURLY,
@@ -137,7 +147,8 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
         "unit": "points",
         "runs": removing_runs,
         "source": "records_deleted of downsample_hourly runs + raw_points_deleted of "
-        "downsample_daily runs (of a running run: so far)",
+        "downsample_daily runs (of a running run: so far) + raw_points_forgotten of "
+        "downsample_hourly runs",
     }
 
     tiers: dict[str, TierSize] | None = None

@@ -44,6 +44,8 @@ class Outcome:
     deleted: int = 0  # source points removed
     raw_deleted: int = 0  # daily tier: raw states of sparse entities removed (among `deleted`)
     late_points: int = 0
+    # hourly tier: raw points of days a run the database forgot downsampled (tiers.forgotten)
+    forgotten: int = 0
     waiting: list[str] = field(default_factory=list)  # notes about work left for a later run
     # Tiered entities the hourly run leaves out (their points stay raw): id -> its first note.
     left_out: dict[str, str] = field(default_factory=dict)
@@ -69,7 +71,7 @@ class Outcome:
         earlier = Outcome.saved_as(saved)
         if earlier is None:
             return self
-        counts = ("processed", "rows_written", "deleted", "raw_deleted", "late_points")
+        counts = ("processed", "rows_written", "deleted", "raw_deleted", "late_points", "forgotten")
         return Outcome(
             days=list(dict.fromkeys([*earlier.days, *self.days])),
             entities=earlier.entities | self.entities,
@@ -93,6 +95,8 @@ def record(run: RetentionRun, outcome: Outcome) -> None:
     }
     if run.operation == RetentionRun.Operation.DOWNSAMPLE_DAILY:  # sparse entities' raw states
         run.details["raw_points_deleted"] = outcome.raw_deleted
+    elif outcome.forgotten:  # removed by runs the database forgot (retention.tiers.forgotten)
+        run.details["raw_points_forgotten"] = outcome.forgotten
 
 
 def save_so_far(run: RetentionRun, outcome: Outcome) -> None:

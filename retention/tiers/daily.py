@@ -29,6 +29,7 @@ from retention.tiers import density
 from retention.tiers import reads as tier_reads
 from retention.tiers.aggregate import compose
 from retention.tiers.chunks import DayTier, deleted_days, find_chunk, set_chunk, still_held
+from retention.tiers.forgotten import days_holding
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.pending import HeldDays
 from retention.tiers.row_units import in_units_of_now, units_of_now
@@ -96,7 +97,7 @@ class DailyTier(DayTier):
         if not days:
             return []
         span = (utc_midnight(min(days)), utc_midnight(max(days)) + DAY)
-        held = _days_holding(HOURLY_RP, *span) - _days_holding(DAILY_RP, *span)
+        held = days_holding(HOURLY_RP, *span) - days_holding(DAILY_RP, *span)
         return sorted(days & held)
 
     def _hourly_done(self, days: list[date]) -> list[date]:
@@ -244,18 +245,6 @@ class DailyTier(DayTier):
                     f"{entity_id}: the hourly rows of {day} hold {energy} kWh, the daily row "
                     f"{row.energy} kWh; no hourly row was deleted."
                 )
-
-
-def _days_holding(rp: str, start: datetime, end: datetime) -> set[date]:
-    """The UTC days in [start, end) that hold a row of the tier `rp`."""
-    query = (
-        f'SELECT COUNT("sample_count") FROM {quote_ident(settings.TIER_DATABASE)}.'
-        f"{quote_ident(rp)}.{quote_ident(MEASUREMENT)} WHERE time >= $start AND time < $end "
-        "GROUP BY time(1d) fill(none)"
-    )
-    params = {"start": start, "end": end}
-    with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
-        return {utc_date(row.time) for row in rows if any(row.values.values())}
 
 
 def _pending_rows(pending: dict[str, dict], start: datetime) -> list[TierRow]:

@@ -41,6 +41,7 @@ from retention.tiers import density
 from retention.tiers import reader as tier_reader
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import DayTier, Outcome, find_chunk, set_chunk, still_held
+from retention.tiers.forgotten import Forgotten
 from retention.tiers.pending import PendingDeletes
 from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import (
@@ -98,6 +99,7 @@ class HourlyTier(DayTier):
         # then): `late_days.fold_late_points` gives those days the rows of its value holding on.
         self.holes: dict[str, set[date]] = {}
         self.late_unread = False  # raw points of done days left to a later run (`late`)
+        self.forgotten = Forgotten(self.database, self.outcome)  # done by a forgotten run
 
     @property
     def raw_rp(self) -> str:
@@ -255,7 +257,7 @@ class HourlyTier(DayTier):
         to_delete: list[tuple[Entity, int]] = []
         before: dict[str, tuple[int, int]] = {}  # (points, rows) an entity's rows held already
         if not verified:
-            to_aggregate = list(self.entities)
+            to_aggregate = self.forgotten.leave(day, self.entities, self.reader.days)
         else:
             # Deletes may have run for some entities: decide per entity from what is left.
             stored = read_rows(HOURLY_RP, start, start + DAY)
@@ -281,6 +283,8 @@ class HourlyTier(DayTier):
                         )
                     to_delete.append((entity, raw))
         computed = self.ahead.take(day) if not verified and chunk is None else None
+        if computed is not None and len(to_aggregate) < len(self.entities):
+            computed = [item for item in computed if item.entity in to_aggregate]
         if computed is None:
             computed = [
                 self.compute(entity, day, reads)
@@ -321,6 +325,7 @@ class HourlyTier(DayTier):
     def finish(self, lock: RunLock) -> None:
         """Delete what the last verified days hold (`PendingDeletes.flush`)."""
         self.pending.flush(lock)
+        self.outcome.waiting.extend(self.forgotten.notes())
 
     def _writable(self, day: date, computed: list[_EntityDay]) -> list[_EntityDay]:
         """The entity-days whose rows InfluxDB can hold. An entity with a field it cannot (an

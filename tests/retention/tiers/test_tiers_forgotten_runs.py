@@ -1,0 +1,84 @@
+"""Enrich's database back from a backup older than InfluxDB's: the chunks of the days the
+raw -> hourly runs did since the backup are gone, while InfluxDB keeps those runs' hourly rows
+and no raw point of them. The next run must keep those rows, not aggregate the days again from
+the raw points left (none, or late ones only) and overwrite the rows with them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from retention.entities.ha_source import count_samples
+from retention.models import RetentionRun, TierChunk
+from retention.stats.measure import raw_points_removed
+from retention.tiers import runner as tiers
+from retention.tiers.rows import HOURLY_RP, read_rows
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+S = datetime(2024, 3, 4, tzinfo=UTC)
+D0 = S.date()
+NOW = S + 14 * DAY  # the nightly run takes every day of the six
+POINTS = [(S + n * 3 * HOUR, 100 + n) for n in range(8 * 6)]  # 8 states a day, 6 days
+
+
+def _ok(run: RetentionRun) -> RetentionRun:
+    assert run.status == "ok", (run.status, run.errors)
+    return run
+
+
+def _rows(entity_id: str) -> dict:
+    rows = read_rows(HOURLY_RP, S, S + 6 * DAY, entity_id).get(entity_id, [])
+    return {row.start: row for row in rows}
+
+
+def _backup() -> dict:
+    return {model: list(model.objects.all()) for model in (TierChunk, RetentionRun)}
+
+
+def _put_back(backup: dict) -> None:
+    """enrich's database as the backup holds it (InfluxDB stays as it is)."""
+    for model, rows in backup.items():
+        model.objects.all().delete()
+        model.objects.bulk_create(rows)
+
+
+def test_days_done_after_the_backup_keep_their_hourly_rows(ha_db):
+    entity = ha_db.saved_entity("official", "sensor.boiler_power", POINTS, unit="W")
+    _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY, now=NOW))
+    backup = _backup()  # enrich's database, backed up here
+    _ok(tiers.downsample_hourly(D0 + 2 * DAY, D0 + 4 * DAY, now=NOW))
+    done = _rows(entity.entity_id)
+    assert sum(row.points for row in done.values()) == 32
+    _put_back(backup)  # the crash: enrich's database from the backup, InfluxDB from later
+    # A state arrives late for a day done after the backup: a late point of that day.
+    late = S + 2 * DAY + 7.5 * HOUR
+    ha_db.write_entity("official", "sensor.boiler_power", [(late, 5)], unit="W")
+
+    run = _ok(tiers.downsample_hourly(now=NOW))  # the nightly run
+
+    rows = _rows(entity.entity_id)
+    assert sum(row.points for row in rows.values()) == 6 * 8 + 1  # every state, once
+    assert count_samples(entity, S, S + 6 * DAY) == 0
+    for start, row in done.items():  # the days done keep what their states gave
+        fields = dict(row.fields)
+        if start == late.replace(minute=0):
+            fields["sample_count"] += 1
+            fields["min_value"] = 5
+        got = {k: v for k, v in rows[start].fields.items() if k != "late_times"}
+        assert got == fields, start
+    assert run.details["late_points"] == 1
+    assert run.details["waiting"] == [
+        "sensor.boiler_power: 2024-03-06..2024-03-07 (2 days) kept as InfluxDB holds them: their "
+        "hourly (or daily) rows account for 16 raw points no longer in InfluxDB, yet enrich's "
+        "database has no record of a run that did them (it came back from a backup older than "
+        "InfluxDB's); aggregated again from the raw points left, they would lose those points"
+    ]
+    # The storage statistics count the points the forgotten run deleted, as its record did.
+    assert run.details["raw_points_forgotten"] == 16
+    assert raw_points_removed() == (6 * 8 + 1, 2)
+    days = TierChunk.objects.filter(tier="hourly").order_by("day")
+    assert [(c.day, c.state) for c in days] == [(D0 + n * DAY, "deleted") for n in range(6)]
