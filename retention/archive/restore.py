@@ -7,6 +7,7 @@ downloaded, each checked against its recorded SHA-256.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,11 +30,14 @@ from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress
 from retention.archive.store import ArchiveStorage, sha256_hex
 from retention.archive.target import NOTHING_RESTORED, get_storage
+from retention.archive.unindexed import unindexed_covering, unindexed_message
 from retention.day_ranges import check_begun
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP
 from retention.tiers.layout import expand
 from retention.timeutil import utc_date, utc_midnight
+
+logger = logging.getLogger(__name__)
 
 # The rows `table_readings` turns into Python objects at a time.
 READING_BATCH_ROWS = 5000
@@ -96,9 +100,30 @@ def restore_from_archive(
 ) -> pa.Table:
     """The archived daily rows with start_date <= day <= end_date (both inclusive), as a
     pyarrow Table (`.to_pandas()` with pandas installed). Downloads only the objects that
-    cover the range, each checked against its recorded SHA-256."""
+    cover the range, each checked against its recorded SHA-256. Files of the range in the
+    store that the index does not know are not read: logged at WARNING, naming them and the
+    command that indexes them (`read_archive`)."""
+    read = read_archive(start_date, end_date, storage=storage, progress=progress)
+    if read.unindexed:
+        logger.warning("restore: %s", read.unindexed)
+    return read.table
+
+
+def read_archive(
+    start_date: date | str,
+    end_date: date | str,
+    *,
+    storage: ArchiveStorage | None = None,
+    progress: Progress | None = None,
+) -> Restored:
+    """`restore_from_archive`'s rows, the files read and what it says of the files of the
+    range the index does not know (`unindexed`, "" when there are none): a restore finds files
+    through the index only, so their rows are left out, as if never archived, until
+    `manage.py rebuild_archive_index` indexes them (the database came back from a backup older
+    than the archive run that wrote them, or the rebuild refused them)."""
     start, end = _range(start_date, end_date)
     storage = storage or get_storage(NOTHING_RESTORED)
+    unindexed = unindexed_covering(storage, start, end)
     covering = objects_covering(start, end)
     low = pa.scalar(utc_midnight(start), type=fmt.TIME_TYPE)
     high = pa.scalar(utc_midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
@@ -116,7 +141,11 @@ def restore_from_archive(
         # once some 250 MB for a year of a home of 200 entities.
         tables.append(_expanded(table.filter(mask)))
     table = fmt.concat(tables)
-    return table.select(_layout({f.name: f.type for f in table.schema}))
+    table = table.select(_layout({f.name: f.type for f in table.schema}))
+    their = "its rows" if len(unindexed) == 1 else "their rows"
+    said = unindexed_message(unindexed, f"{their} of {start}..{end} were not restored",
+                             "and restore again") if unindexed else ""  # fmt: skip
+    return Restored(table, start, end, [obj.key for obj in covering], said)
 
 
 @contextmanager
@@ -157,10 +186,7 @@ def restore_under_lock(
     --output` writes. The range is checked before the lock is taken."""
     start, end = _range(start_date, end_date)
     with restore_lock(owner) as lock:
-        covering = [o.key for o in objects_covering(start, end)]
-        progress = _renewing(lock, progress)
-        table = restore_from_archive(start, end, storage=storage, progress=progress)
-    return Restored(table, start, end, covering)
+        return read_archive(start, end, storage=storage, progress=_renewing(lock, progress))
 
 
 @dataclass
@@ -171,6 +197,7 @@ class Restored:
     start_date: date
     end_date: date
     objects: list[str]
+    unindexed: str = ""  # what `read_archive` says of the range's files the index lacks
 
 
 def _expanded(table: pa.Table) -> pa.Table:
@@ -216,6 +243,7 @@ class RestoreReport:
     objects: list[str]
     records: int
     days: int  # the UTC days of the range the archive held rows for: those restored
+    unindexed: str = ""  # files of the range the index lacks, not read (`read_archive`)
 
     @property
     def days_asked(self) -> int:
@@ -265,14 +293,15 @@ def restore_to_influxdb(
         range_end=utc_midnight(end),
     ) as run:
         with restore_lock(f"restore run {run.pk}") as lock:
-            covering = [o.key for o in objects_covering(start, end)]
             progress = _renewing(lock, progress)
-            table = restore_from_archive(start, end, storage=storage, progress=progress)
+            read = read_archive(start, end, storage=storage, progress=progress)
             faults.point("restore.after_download")
             lock.renew()
             ts.create_database(database)
-            written = ts.write(database, table_readings(table))
+            written = ts.write(database, table_readings(read.table))
         run.records_processed = written
-        report = RestoreReport(run.pk, database, start, end, covering, written, days_held(table))
+        days = days_held(read.table)
+        report = RestoreReport(run.pk, database, start, end, read.objects, written, days,
+                               read.unindexed)  # fmt: skip
         run.details = {**(run.details or {}), **report.as_dict()}  # keeps who queued it
         return report

@@ -107,12 +107,12 @@ def unindexed_covering(
     return found
 
 
-def unindexed_message(found: list[str], doing: str) -> str:
+def unindexed_message(found: list[str], doing: str, then: str = "first") -> str:
     return (
         f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} in the archive store but not "
         f"in its index (no ArchiveObject row: the database may have come back from a backup "
         f"older than the archive run that wrote {'it' if len(found) == 1 else 'them'}); "
-        f"{doing}. Run {REBUILD} first."
+        f"{doing}. Run {REBUILD} {then}."
     )
 
 

@@ -73,7 +73,8 @@ class Command(BaseCommand):
                     raise CommandError(f"--output {str(output)!r}: {exc.strerror}.") from None
                 days = days_held(read.table)
                 range_ = (read.start_date, read.end_date)
-                self.stdout.write(_said(read.table.num_rows, *range_, read.objects, days, output))
+                said = _said(read.table.num_rows, *range_, read.objects, days, output)
+                self.stdout.write(_noted(said, read.unindexed, read.objects))
                 return
             report = restore_to_influxdb(start_date, end_date, database, progress=progress)
         except RestoreTargetRefused as exc:  # named by --database, or by the setting
@@ -90,7 +91,8 @@ class Command(BaseCommand):
             raise archive_lock_lost(exc, *LOST, done, "restores the range") from None
         where = f"InfluxDB database {report.database!r} (measurement entity_aggregates)"
         range_ = (report.start_date, report.end_date)
-        self.stdout.write(_said(report.records, *range_, report.objects, report.days, where))
+        said = _said(report.records, *range_, report.objects, report.days, where)
+        self.stdout.write(_noted(said, report.unindexed, report.objects))
 
 
 def _said(records: int, start: date, end: date, objects: list[str], days: int, where) -> str:
@@ -99,16 +101,20 @@ def _said(records: int, start: date, end: date, objects: list[str], days: int, w
         f"{counted(records, 'row')} of {start}..{end} from "
         f"{counted(len(objects), 'archive file')} written to {where}; the archive held rows for "
         f"{days:,} of the {counted((end - start).days + 1, 'day')} asked"
-        + (NOT_INDEXED if not objects else "")
     )
 
 
-# Restore finds files only through their ArchiveObject rows (docs/storage.md, Restore).
-NOT_INDEXED = (
-    " (no archive file the index knows of covers these days; if enrich's database was lost or "
-    "came back from an older backup, index the files of the archive with manage.py "
-    "rebuild_archive_index, then restore again)"
-)
+def _noted(said: str, unindexed: str, objects: list[str]) -> str:
+    """`said`, then why rows of the range may be missing: files the index lacks (their rows
+    not read: `read_archive`), or, with none and no file read, that nothing covers the days."""
+    if unindexed:
+        return f"{said}. {unindexed}"
+    return said + ("" if objects else NOT_INDEXED)
+
+
+# Restore finds files only through their ArchiveObject rows; files of the range the index
+# lacks are named (docs/storage.md, Restore). With none and no file read, none was archived.
+NOT_INDEXED = " (no archive file covers these days, in the index or in the archive store)"
 
 
 def _mode(path: Path) -> int:

@@ -146,30 +146,53 @@ def test_the_report_counts_the_days_restored_apart_from_the_days_asked(archived,
 
 
 def test_a_restore_no_indexed_file_covers_says_to_index_the_archive(
-    archived, tier, capsys, tmp_path
+    archived, tier, capsys, tmp_path, caplog
 ):
-    """After losing enrich's database (docs/storage.md, Restore), the archive's files are in
-    the store but not in its index: the command said "0 rows ... from 0 archive files" and
-    exited 0, not how to find them."""
+    """After losing enrich's database, or its coming back from a backup older than the last
+    archive run (docs/storage.md, Restore), the archive's files are in the store but not in its
+    index: the command said "0 rows ... from 0 archive files" and a hint that did not tell
+    whether any file was there, and a restore queued by the API ended ok with 0 records and
+    not a word of why. Each names the files the index lacks and the command that indexes them."""
     ArchiveObject.objects.all().delete()
+    unindexed = (
+        f"{YEARS[2022]} (2022-01-01..2022-12-31) is in the archive store but not in its index "
+        "(no ArchiveObject row: the database may have come back from a backup older than the "
+        "archive run that wrote it); its rows of 2022-02-01..2022-02-28 were not restored. Run "
+        "manage.py rebuild_archive_index and restore again."
+    )
     call_command("restore_from_archive", "2022-02-01", "2022-02-28")
     out = capsys.readouterr().out
-    assert out.startswith("0 rows of 2022-02-01..2022-02-28 from 0 archive files written"), out
-    assert "no archive file the index knows of covers these days" in out
-    assert "manage.py rebuild_archive_index" in out
-    # Before: "0 rows written to .../feb.parquet", an empty file and not a word of the index.
+    assert out == (
+        "0 rows of 2022-02-01..2022-02-28 from 0 archive files written to InfluxDB database "
+        f"'{tier.restore_database}' (measurement entity_aggregates); the archive held rows for "
+        f"0 of the 28 days asked. {unindexed}\n"
+    )
     target = tmp_path / "feb.parquet"
     call_command("restore_from_archive", "2022-02-01", "2022-02-28", "--output", str(target))
     out = capsys.readouterr().out
     assert out.startswith(
         f"0 rows of 2022-02-01..2022-02-28 from 0 archive files written to {target};"
     )
-    assert "no archive file the index knows of covers these days" in out
-    assert "manage.py rebuild_archive_index" in out
+    assert out.endswith(f" asked. {unindexed}\n")
+    report = restore_to_influxdb("2022-02-01", "2022-02-28")  # what the API's queued restore runs
+    assert RetentionRun.objects.get(pk=report.run_id).details["unindexed"] == unindexed
+    caplog.set_level("WARNING", logger="retention.archive.restore")
+    assert restore_from_archive("2022-02-01", "2022-02-28").num_rows == 0
+    said = [r.getMessage() for r in caplog.records if r.name == "retention.archive.restore"]
+    assert said == [f"restore: {unindexed}"]
+    # Days no file covers, indexed or not: none was archived there, and it says so.
+    call_command("restore_from_archive", "2021-01-01", "2021-01-31")
+    out = capsys.readouterr().out
+    assert out.startswith("0 rows of 2021-01-01..2021-01-31 from 0 archive files written"), out
+    assert out.endswith(
+        " (no archive file covers these days, in the index or in the archive store)\n"
+    )
     call_command("rebuild_archive_index")
     capsys.readouterr()
     call_command("restore_from_archive", "2022-02-01", "2022-02-28")
-    assert "rebuild_archive_index" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "140 rows of 2022-02-01..2022-02-28 from 1 archive file" in out
+    assert out.endswith("the archive held rows for 28 of the 28 days asked\n")
 
 
 def test_the_command_restores_a_range_longer_than_a_request_may_ask(
