@@ -87,13 +87,13 @@ class DailyTier(DayTier):
         return self._hourly_done(sorted({*self.days_left(start), *self.again}))
 
     def _stranded(self, start: date) -> list[date]:
-        """Days from `start` marked done with nothing composed whose hourly rows came after
-        (their hourly step was behind when an earlier run took them): composed again, in
-        order with the rest. Only a day without any daily row, so nothing composed is lost."""
-        empty = TierChunk.objects.filter(tier=self.tier, state=TierChunk.State.DELETED)
-        days = set(
-            empty.filter(entities=0, day__gte=start, day__lt=self.end).values_list("day", flat=True)
-        )
+        """Days from `start` marked done that hold hourly rows and no daily row: composed again,
+        in order with the rest. Their hourly rows came after the day was done (its hourly step
+        was behind when an earlier run took it, composing nothing), or came back with InfluxDB
+        restored from a backup older than enrich's database (taken between the day's hourly
+        and daily runs). Only a day without any daily row, so nothing composed is lost."""
+        done = TierChunk.objects.filter(tier=self.tier, state=TierChunk.State.DELETED)
+        days = set(done.filter(day__gte=start, day__lt=self.end).values_list("day", flat=True))
         if not days:
             return []
         span = (utc_midnight(min(days)), utc_midnight(max(days)) + DAY)

@@ -1,7 +1,9 @@
-"""Enrich's database back from a backup older than InfluxDB's: the chunks of the days the
-raw -> hourly runs did since the backup are gone, while InfluxDB keeps those runs' hourly rows
-and no raw point of them. The next run must keep those rows, not aggregate the days again from
-the raw points left (none, or late ones only) and overwrite the rows with them."""
+"""Enrich's database and InfluxDB back from backups of different times (docs/deployment.md,
+Backups under `make run`). The database older: the chunks of the days the raw -> hourly runs
+did since its backup are gone, while InfluxDB keeps those runs' hourly rows and no raw point of
+them; the next run must keep those rows, not aggregate the days again from the raw points left
+(none, or late ones only) and overwrite the rows with them. InfluxDB older: rows the database
+records done come back in the tier before; the next run must take them on, each point once."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from enrich.influx import get_timeseries
 from retention.entities.ha_source import count_samples
 from retention.models import RetentionRun, TierChunk
 from retention.stats.measure import raw_points_removed
 from retention.tiers import runner as tiers
-from retention.tiers.rows import HOURLY_RP, read_rows
+from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows, write_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -82,3 +85,28 @@ def test_days_done_after_the_backup_keep_their_hourly_rows(ha_db):
     assert raw_points_removed() == (6 * 8 + 1, 2)
     days = TierChunk.objects.filter(tier="hourly").order_by("day")
     assert [(c.day, c.state) for c in days] == [(D0 + n * DAY, "deleted") for n in range(6)]
+
+
+def test_hourly_rows_influxdb_brought_back_are_composed_once(ha_db):
+    """InfluxDB back from a backup taken between a day's raw -> hourly and hourly -> daily
+    runs, enrich's database from later: the day's hourly rows are there again and its daily
+    row is gone, while its daily chunk says deleted. The nightly daily run skipped the day, so
+    its hourly rows stayed in enrich_hourly, never composed or archived, and the series read
+    the day from its (missing) daily row."""
+    entity = ha_db.saved_entity("official", "sensor.boiler_power", POINTS[:32], unit="W")
+    now = S + 120 * DAY
+    _ok(tiers.downsample_hourly(D0, D0 + 4 * DAY, now=now))
+    backup = read_rows(HOURLY_RP, S, S + 4 * DAY)  # InfluxDB, backed up here
+    _ok(tiers.downsample_daily(D0, D0 + 2 * DAY, now=now))
+    composed = read_rows(DAILY_RP, S, S + 2 * DAY, entity.entity_id)[entity.entity_id]
+    # The crash: InfluxDB from its backup (hourly rows of the four days, no daily row).
+    get_timeseries().query(ha_db.name, 'DELETE FROM "entity_aggregates"')
+    write_rows(HOURLY_RP, [row for rows in backup.values() for row in rows])
+
+    run = _ok(tiers.downsample_daily(now=now))  # the nightly run
+
+    assert run.details["days"] == [str(D0 + n * DAY) for n in range(4)]
+    assert read_rows(HOURLY_RP, S, S + 4 * DAY) == {}  # every hourly row composed
+    daily = read_rows(DAILY_RP, S, S + 4 * DAY, entity.entity_id)[entity.entity_id]
+    assert [row.points for row in daily] == [8, 8, 8, 8]
+    assert [row.fields for row in daily[:2]] == [row.fields for row in composed]
