@@ -27,7 +27,11 @@ file's range; otherwise it stays empty and the next archive run checks those row
 file and deletes them, as after a crash between upload and delete. The `archive_metadata`
 point is written again (same time and tags: it overwrites, never duplicates).
 
-Existing rows are never changed, so a rerun changes nothing. The archive lock keeps an archive
+Existing rows are not changed, so a rerun changes nothing, but for a file the store holds a
+later version of: an archive run merged late rows into it (its metadata `replaces` names the
+SHA-256 it replaced) after the backup the database came back from, whose row records the file
+as it was (a restore of it fails on the checksum); that version is checked as above and its
+row updated (`_merged_since`). The archive lock keeps an archive
 run from writing rows meanwhile; a dry run only reads. It is renewed before each file and
 before its row is written: lost meanwhile (it expired, another run took it), LockLost, and the
 rows written so far stay.
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -146,18 +150,19 @@ def _rebuild(
     ts = get_timeseries()
     keys = sorted(i.key for i in storage.list(PREFIX) if i.key.endswith(".parquet"))
     rows = {o.key: o for o in ArchiveObject.objects.filter(key__in=keys)}
-    report.already_indexed = [k for k in keys if k in rows]
+    merged = _merged_since(storage, rows.values())
+    report.already_indexed = [k for k in keys if k in rows and k not in merged]
     # Ranges restore already serves (or will, once this run indexes them).
     taken = [
         (o.start_date, o.end_date, o.key)
         for o in ArchiveObject.objects.filter(expired__isnull=True)
     ]
-    missing = [k for k in keys if k not in rows]
+    missing = [k for k in keys if k not in rows or k in merged]
     for key in progress(missing) if progress else missing:
         renew()
         try:
             found = _inspect(storage, key)
-            _check_overlap(found, taken)
+            _check_overlap(found, [t for t in taken if t[2] != key])  # a merge: its own row
         except StorageUnavailable:
             raise  # the store went away: stop; a rerun continues where this one stopped
         except (Refused, StorageError) as exc:
@@ -278,21 +283,37 @@ def _check_overlap(found: _Found, taken: list[tuple[date, date, str]]) -> None:
             )
 
 
+def _merged_since(storage: ArchiveStorage, rows: Iterable[ArchiveObject]) -> set[str]:
+    """Keys of indexed files the store holds a later version of: an archive run merged late
+    rows into the file (its metadata `replaces` names the SHA-256 it replaced) after the
+    database's backup, which records the file as it was. One HEAD per file not expired."""
+    merged = set()
+    for row in rows:
+        info = None if row.expired else storage.head(row.key)
+        metadata = info.metadata if info is not None else {}
+        if metadata.get("replaces") and metadata.get("sha256") not in (None, row.checksum):
+            merged.add(row.key)
+    return merged
+
+
 def _record(found: _Found, storage: ArchiveStorage, source_gone: bool, ts: TimeSeries) -> None:
+    """Record the file, or the later version of an indexed file (`_merged_since`)."""
     now = timezone.now()
-    obj = ArchiveObject.objects.create(
+    obj, _ = ArchiveObject.objects.update_or_create(
         key=found.key,
-        target=storage.target,
-        bucket=storage.location,
-        start_date=found.start,
-        end_date=found.end,
-        record_count=found.record_count,
-        file_size=len(found.data),
-        checksum=sha256_hex(found.data),
-        compression=found.compression,
-        storage_class=found.info.storage_class,
-        created=found.info.last_modified,
-        verified=now,
-        source_deleted=now if source_gone else None,
+        defaults={
+            "target": storage.target,
+            "bucket": storage.location,
+            "start_date": found.start,
+            "end_date": found.end,
+            "record_count": found.record_count,
+            "file_size": len(found.data),
+            "checksum": sha256_hex(found.data),
+            "compression": found.compression,
+            "storage_class": found.info.storage_class,
+            "created": found.info.last_modified,
+            "verified": now,
+            "source_deleted": now if source_gone else None,
+        },
     )
     write_metadata_point(obj, ts)

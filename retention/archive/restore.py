@@ -30,7 +30,7 @@ from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress
 from retention.archive.store import ArchiveStorage, sha256_hex
 from retention.archive.target import NOTHING_RESTORED, get_storage
-from retention.archive.unindexed import unindexed_covering, unindexed_message
+from retention.archive.unindexed import REBUILD, unindexed_covering, unindexed_message
 from retention.day_ranges import check_begun
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP
@@ -130,11 +130,8 @@ def read_archive(
     tables = []
     for obj in progress(covering) if progress else covering:
         data = storage.get(obj.key)
-        if sha256_hex(data) != obj.checksum:
-            raise VerificationError(
-                f"{obj.key} in {storage.location} does not match its recorded SHA-256 "
-                f"{obj.checksum}; the object is damaged or was replaced. Not restored."
-            )
+        if (actual := sha256_hex(data)) != obj.checksum:
+            raise VerificationError(_mismatch(obj, actual, storage))
         table = _archive_table(obj, data, storage)
         mask = pc.and_(pc.greater_equal(table["time"], low), pc.less(table["time"], high))
         # File by file: expanded, a row is some 3 KB of Python objects, and a whole range at
@@ -146,6 +143,23 @@ def read_archive(
     said = unindexed_message(unindexed, f"{their} of {start}..{end} were not restored",
                              "and restore again") if unindexed else ""  # fmt: skip
     return Restored(table, start, end, [obj.key for obj in covering], said)
+
+
+def _mismatch(obj: ArchiveObject, actual: str, storage: ArchiveStorage) -> str:
+    """Why the bytes of `obj`'s file are not the ones its row records: a later version an
+    archive run wrote (a merge of late rows, naming the SHA-256 it `replaces`), which the
+    index rebuild records, or a damaged or replaced object."""
+    said = f"{obj.key} in {storage.location} does not match its recorded SHA-256 {obj.checksum}"
+    info = storage.head(obj.key)
+    metadata = info.metadata if info is not None else {}
+    if metadata.get("replaces") and metadata.get("sha256") == actual:
+        return (
+            f"{said}: it is a later version an archive run wrote (late rows merged into it), "
+            "which the index does not record (the database may have come back from a backup "
+            f"older than that run). Not restored. Run {REBUILD}, which records it, and restore "
+            "again."
+        )
+    return f"{said}; the object is damaged or was replaced. Not restored."
 
 
 @contextmanager
