@@ -164,10 +164,12 @@ DATABASES = {"default": database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'enrich.
 DATABASES["default"]["CONN_MAX_AGE"] = number("DATABASE_CONN_MAX_AGE", 60, at_least=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default is shared by web, worker, beat and Flower: wait for a lock instead
-    # of failing at once, and let readers work while one process writes (WAL).
+    # The embedded default is shared by web, worker, beat and Flower: a transaction takes the
+    # write lock as it starts (IMMEDIATE), waiting up to 20 s for another's; readers read beside
+    # it (WAL). One that reads and then writes (an admin save, the beat saving its schedule)
+    # would otherwise fail at once with "database is locked" when another process wrote between.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
 
 # --- Secrets at rest ----------------------------------------------------------------------
