@@ -10,7 +10,9 @@ day account for more raw points (`sample_count + gap_count`) than InfluxDB holds
 is left out of the day's aggregation (`forgotten`): its rows stay as they are, and raw points of
 it found there are late points, folded in once the day is deleted (`retention.tiers.late`).
 The raw points its rows account for beyond those left are the run's `raw_points_forgotten`,
-which `raw_points_removed` of the storage statistics counts, as the forgotten run's record did.
+which `raw_points_removed` of the storage statistics counts, as the forgotten run's record did:
+counted once the day is verified, as the run's other counts are, so a run that stops before
+(and the rerun taking the day again) counts them once.
 A day a run stopped after writing holds rows accounting for as many points as its raw data, so
 it is aggregated again as before. The run's `details.waiting` names the entities and days.
 """
@@ -70,8 +72,8 @@ def forgotten(
 
 
 class Forgotten:
-    """A raw -> hourly run's look for such days: `leave` at each day not verified yet (not by
-    a dry run: the tiers may not exist yet), `notes` at the end."""
+    """A raw -> hourly run's look for such days: `leave` at each day not verified yet (not by a
+    dry run: the tiers may not exist yet), `verified` once it is, `notes` at the end."""
 
     def __init__(self, database: str, outcome: Outcome) -> None:
         self.database = database
@@ -79,6 +81,7 @@ class Forgotten:
         self.days: set[date] | None = None  # the run's days holding rows, once looked at
         self.found: dict[str, list[date]] = {}  # entity id -> its days left as they are
         self.points: dict[str, int] = {}
+        self.unverified: dict[date, int] = {}  # day -> its points, counted once it is verified
 
     def leave(self, day: date, entities: Sequence[Entity], days: Sequence[date]) -> list[Entity]:
         """`entities` but those whose rows of `day` InfluxDB keeps as they are (module doc);
@@ -92,8 +95,12 @@ class Forgotten:
         for entity_id, points in found.items():
             self.found.setdefault(entity_id, []).append(day)
             self.points[entity_id] = self.points.get(entity_id, 0) + points
-            self.outcome.forgotten += points
+        self.unverified[day] = sum(found.values())
         return [entity for entity in entities if entity.entity_id not in found]
+
+    def verified(self, day: date) -> None:
+        """`day` is verified: the run counts the points of its entities left as they are."""
+        self.outcome.forgotten += self.unverified.pop(day, 0)
 
     def notes(self) -> list[str]:
         return [_note(entity_id, days, self.points[entity_id])

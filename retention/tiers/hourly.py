@@ -109,7 +109,8 @@ class HourlyTier(DayTier):
 
     # -- what there is to do --
     def work_days(self) -> list[date]:
-        """Days not deleted yet, from where raw data (or the chain of hourly rows) starts."""
+        """Days not deleted yet, from where raw data, the chain of hourly rows or a day not
+        finished starts."""
         if not self.entities:
             return []
         start = self.start
@@ -117,15 +118,16 @@ class HourlyTier(DayTier):
             before = utc_midnight(self.end)
             found = tier_reads.first_times(self.entities, before, self.database).values()
             firsts = [utc_date(first) for first in found if first is not None]
-            last = (
-                TierChunk.objects.filter(tier=self.tier, day__lt=self.end)
-                .order_by("-day")
-                .values_list("day", flat=True)
-                .first()
-            )
+            chunks = TierChunk.objects.filter(tier=self.tier, day__lt=self.end)
+            last = chunks.order_by("-day").values_list("day", flat=True).first()
             if last is not None:
                 # Entities whose value holds without new points still get their hours.
                 firsts.append(last + timedelta(days=1))
+            # A day a run stopped in, which may hold no raw point (every entity's rows kept as
+            # InfluxDB holds them: retention.tiers.forgotten), is finished.
+            unfinished = chunks.exclude(state=TierChunk.State.DELETED).order_by("day")
+            if (first_unfinished := unfinished.values_list("day", flat=True).first()) is not None:
+                firsts.append(first_unfinished)
             if not firsts:
                 return []
             start = min(firsts)
@@ -309,6 +311,7 @@ class HourlyTier(DayTier):
         counts = self.verify(day, computed)
         if not verified:
             set_chunk(self.tier, day, TierChunk.State.VERIFIED)
+            self.forgotten.verified(day)
         # Counted once verified: a run stopped before the delete still says what it wrote.
         if day.isoformat() not in self.outcome.days:  # a day taken again (PendingDeletes)
             self.outcome.days.append(day.isoformat())

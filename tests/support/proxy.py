@@ -2,7 +2,8 @@
 PostgreSQL) going away and coming back, as the code under test sees it. `influxdb_proxy_fixture`
 (the fixture `influxdb_proxy`): an open Proxy that the code under test reaches InfluxDB through;
 `database_proxy()`: one to the test database, for the processes a test starts.
-`silent_server()`: a service that hangs, taking connections and never answering."""
+`silent_server()`: a service that hangs, taking connections and never answering.
+`closes_at()`: a proxy closed as the code under test reaches a fault point."""
 
 import socket
 import threading
@@ -124,3 +125,18 @@ def influxdb_proxy_fixture(settings):
     proxy.close()
     settings.INFLUXDB_URL = real
     reset_timeseries()
+
+
+def closes_at(proxy: Proxy, monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+    """`proxy` closed (its service gone) as the code under test reaches the fault point `point`
+    (`retention.faults`), which then does as armed; until the test undoes `monkeypatch`."""
+    from retention import faults
+
+    real = faults.point
+
+    def goes_away(name: str) -> None:
+        if name == point:
+            proxy.close()
+        real(name)
+
+    monkeypatch.setattr(faults, "point", goes_away)

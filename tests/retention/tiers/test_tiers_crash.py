@@ -32,7 +32,7 @@ from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0
 from tests.support import worker as support
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
-from tests.support.proxy import Proxy, influxdb_proxy_fixture  # noqa: F401  (fixture)
+from tests.support.proxy import Proxy, closes_at, influxdb_proxy_fixture  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
@@ -311,13 +311,7 @@ def proxy(influxdb_proxy):
 def test_influxdb_down_between_write_and_verify_deletes_nothing(home, proxy, monkeypatch):
     entities, expected, raw_before = home
     real_point = faults.point
-
-    def influxdb_goes_away(name: str) -> None:
-        if name == "hourly:after_write":
-            proxy.close()
-        real_point(name)
-
-    monkeypatch.setattr(faults, "point", influxdb_goes_away)
+    closes_at(proxy, monkeypatch, "hourly:after_write")
     with pytest.raises(InfluxUnavailable, match=f"Cannot reach InfluxDB at {proxy.url}"):
         tiers.downsample_hourly(D0, D0 + DAYS * DAY)
     run = RetentionRun.objects.get()

@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enrich.influx import get_timeseries
+from enrich.influx import InfluxUnavailable, get_timeseries
+from retention import faults
 from retention.entities.ha_source import count_samples
 from retention.models import RetentionRun, TierChunk
 from retention.stats.measure import raw_points_removed
 from retention.tiers import runner as tiers
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows, write_rows
+from tests.support.proxy import closes_at, influxdb_proxy_fixture  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -47,6 +49,17 @@ def _put_back(backup: dict) -> None:
     for model, rows in backup.items():
         model.objects.all().delete()
         model.objects.bulk_create(rows)
+
+
+def _days_done_after_the_backup(ha_db):
+    """The entity's first two days done before enrich's database was backed up, the next two
+    after, and the database back from the backup (InfluxDB as it is): the entity."""
+    entity = ha_db.saved_entity("official", "sensor.boiler_power", POINTS, unit="W")
+    _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY, now=NOW))
+    backup = _backup()
+    _ok(tiers.downsample_hourly(D0 + 2 * DAY, D0 + 4 * DAY, now=NOW))
+    _put_back(backup)
+    return entity
 
 
 def test_days_done_after_the_backup_keep_their_hourly_rows(ha_db):
@@ -83,6 +96,34 @@ def test_days_done_after_the_backup_keep_their_hourly_rows(ha_db):
     # The storage statistics count the points the forgotten run deleted, as its record did.
     assert run.details["raw_points_forgotten"] == 16
     assert raw_points_removed() == (6 * 8 + 1, 2)
+    days = TierChunk.objects.filter(tier="hourly").order_by("day")
+    assert [(c.day, c.state) for c in days] == [(D0 + n * DAY, "deleted") for n in range(6)]
+
+
+def test_a_run_stopped_in_a_forgotten_day_counts_its_points_once(
+    ha_db, influxdb_proxy, monkeypatch
+):
+    """InfluxDB out of reach once the first forgotten day is written: the failed run counted
+    its raw_points_forgotten, and the nightly rerun started after the day (it holds no raw
+    point), which stayed "written": the daily tier waits for it for good. Taken again, the
+    day's points were counted once more: raw_points_removed said 8 points more than were."""
+    entity = _days_done_after_the_backup(ha_db)
+    real_point = faults.point
+    closes_at(influxdb_proxy, monkeypatch, "hourly:after_write")
+    with pytest.raises(InfluxUnavailable):
+        tiers.downsample_hourly(now=NOW)
+    failed = RetentionRun.objects.order_by("pk").last()
+    assert failed.status == "failed"
+    assert TierChunk.objects.get(tier="hourly", day=D0 + 2 * DAY).state == "written"
+    monkeypatch.setattr(faults, "point", real_point)
+    influxdb_proxy.open()
+
+    _ok(tiers.downsample_hourly(now=NOW))
+
+    assert count_samples(entity, S, S + 6 * DAY) == 0
+    rows = _rows(entity.entity_id)
+    assert sum(row.points for row in rows.values()) == 6 * 8  # every state, once
+    assert raw_points_removed()[0] == 6 * 8  # each deleted once, counted once
     days = TierChunk.objects.filter(tier="hourly").order_by("day")
     assert [(c.day, c.state) for c in days] == [(D0 + n * DAY, "deleted") for n in range(6)]
 
