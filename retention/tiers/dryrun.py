@@ -167,28 +167,34 @@ def _space(
 
 
 def dry_run_hourly(tier, progress=None) -> dict:
-    """What a run would aggregate and delete, changing nothing."""
+    """What a run would aggregate and delete, changing nothing. The entity-days the run would
+    keep as InfluxDB holds them (`retention.tiers.forgotten`: the tiers exist) are named in
+    `waiting` as the run names them, their raw points (late ones) not among those aggregated."""
     kept_entities: set[str] = set()
+    days = tier.work_days()
+    look = HOURLY_RP not in missing_tiers()  # else no row of a forgotten run to find
 
     def raw_points(day: date) -> tuple[dict[str, int], int]:
         start = utc_midnight(day)
+        taken = tier.forgotten.leave(day, tier.entities, days) if look else tier.entities
         counts = {
             e.entity_id: ha_source.count_samples(e, start, start + DAY, database=tier.database)
-            for e in tier.entities
+            for e in taken
         }
         kept = 0
-        for entity in tier.entities:
+        for entity in taken:
             if _keeps_states(tier, entity, day, counts[entity.entity_id]):
                 kept += counts.pop(entity.entity_id)
                 kept_entities.add(entity.entity_id)
         return counts, kept
 
     labels = ("raw_points", "kept_raw_points")
-    per_day, total, kept, entities = _per_day(tier.work_days(), labels, raw_points, progress)
+    per_day, total, kept, entities = _per_day(days, labels, raw_points, progress)
     return {
         **_creates(missing_tiers()),
         **_nothing_tiered(),
-        "waiting": list(tier.outcome.waiting),  # entities the run leaves out, as it notes them
+        # entities the run leaves out and days it keeps as they are, as it notes them
+        "waiting": list(tier.outcome.waiting) + tier.forgotten.notes(),
         "tier": "hourly",
         "source": f"{tier.database}/{tier.raw_rp}",
         "target": f"{settings.TIER_DATABASE}/{HOURLY_RP}",

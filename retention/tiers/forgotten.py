@@ -72,8 +72,8 @@ def forgotten(
 
 
 class Forgotten:
-    """A raw -> hourly run's look for such days: `leave` at each day not verified yet (not by a
-    dry run: the tiers may not exist yet), `verified` once it is, `notes` at the end."""
+    """A raw -> hourly run's look for such days: `leave` at each day not verified yet (by a dry
+    run only where the tiers exist), `verified` once it is, `notes` at the end."""
 
     def __init__(self, database: str, outcome: Outcome) -> None:
         self.database = database

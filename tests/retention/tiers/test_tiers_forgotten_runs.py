@@ -100,6 +100,22 @@ def test_days_done_after_the_backup_keep_their_hourly_rows(ha_db):
     assert [(c.day, c.state) for c in days] == [(D0 + n * DAY, "deleted") for n in range(6)]
 
 
+def test_a_dry_run_says_the_days_done_after_the_backup_are_kept(ha_db):
+    """The dry run listed the days done after the backup as to be aggregated (their late
+    point as its raw points), while the run keeps their rows as InfluxDB holds them."""
+    _days_done_after_the_backup(ha_db)
+    late = S + 2 * DAY + 7.5 * HOUR
+    ha_db.write_entity("official", "sensor.boiler_power", [(late, 5)], unit="W")
+
+    dry = tiers.downsample_hourly(now=NOW, dry_run=True)
+
+    assert dry.status == "dry_run", dry.errors
+    assert dry.details["days"] == [{"day": str(D0 + n * DAY), "raw_points": 8} for n in (4, 5)]
+    run = _ok(tiers.downsample_hourly(now=NOW))
+    assert dry.details["waiting"] == run.details["waiting"]
+    assert run.details["days"] == [str(D0 + n * DAY) for n in range(2, 6)]
+
+
 def test_a_run_stopped_in_a_forgotten_day_counts_its_points_once(
     ha_db, influxdb_proxy, monkeypatch
 ):
