@@ -10,7 +10,8 @@ Every figure is measured, never assumed:
   `details["raw_points_deleted"]` of the `downsample_daily` runs (the raw states of sparse
   entities, kept raw by the hourly tier and composed into daily rows by the daily one)
   + Σ `details["raw_points_forgotten"]` of the `downsample_hourly` runs (deleted by runs the
-  database came back without, from a backup: retention.tiers.forgotten). The
+  database came back without, from a backup, or by a statement no run's record counts:
+  retention.tiers.forgotten). The
   rest the daily downsample and the archive delete are aggregate rows whose raw points were
   already counted when they were downsampled; their effect shows in the measured tier sizes,
   and multiplying them by raw bytes per point would count the same data twice.

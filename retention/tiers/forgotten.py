@@ -13,6 +13,10 @@ The raw points its rows account for beyond those left are the run's `raw_points_
 which `raw_points_removed` of the storage statistics counts, as the forgotten run's record did:
 counted once the day is verified, as the run's other counts are, so a run that stops before
 (and the rerun taking the day again) counts them once.
+Likewise a day the database records verified, an entity's delete statement not recorded run
+(`TierChunk.raw_deleted`) although no raw point of it is left: the run that deleted them stopped
+before recording it (or the database came back from a backup taken then), and no run's record
+counts those points; they are counted so too (`gone`), once: the entity is recorded then.
 A day a run stopped after writing holds rows accounting for as many points as its raw data, so
 it is aggregated again as before. The run's `details.waiting` names the entities and days.
 """
@@ -25,7 +29,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 
 from enrich.influx import get_timeseries, quote_ident
-from retention.models import Entity
+from retention.models import Entity, TierChunk
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import Outcome
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, MEASUREMENT, read_rows
@@ -101,6 +105,15 @@ class Forgotten:
     def verified(self, day: date) -> None:
         """`day` is verified: the run counts the points of its entities left as they are."""
         self.outcome.forgotten += self.unverified.pop(day, 0)
+
+    def gone(self, chunk: TierChunk, entity_id: str, points: int) -> None:
+        """The entity's raw points of the verified `chunk`'s day are gone (`points`: those its
+        rows account for): counted unless its delete is recorded, which it is from here."""
+        if entity_id in chunk.raw_deleted or not points:
+            return
+        self.outcome.forgotten += points
+        chunk.raw_deleted = sorted({*chunk.raw_deleted, entity_id})
+        TierChunk.objects.filter(pk=chunk.pk).update(raw_deleted=chunk.raw_deleted)
 
     def notes(self) -> list[str]:
         return [_note(entity_id, days, self.points[entity_id])

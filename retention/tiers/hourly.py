@@ -268,7 +268,8 @@ class HourlyTier(DayTier):
             for entity in self.entities:
                 raw = counts[entity.entity_id]
                 accounted = sum(row.points for row in stored.get(entity.entity_id, []))
-                if raw == 0 or entity.entity_id in done:
+                if raw == 0 or entity.entity_id in done:  # its delete ran (Forgotten.gone)
+                    self.forgotten.gone(chunk, entity.entity_id, accounted)
                     continue  # points written after its delete ran: late (fold_late_points)
                 if raw > accounted:
                     to_aggregate.append(entity)  # late points arrived before its delete

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from enrich.influx import InfluxUnavailable, get_timeseries
-from retention import faults
+from enrich.redis.client import get_redis
+from retention import faults, liveness
 from retention.entities.ha_source import count_samples
 from retention.models import RetentionRun, TierChunk
 from retention.stats.measure import raw_points_removed
@@ -167,3 +168,39 @@ def test_hourly_rows_influxdb_brought_back_are_composed_once(ha_db):
     daily = read_rows(DAILY_RP, S, S + 4 * DAY, entity.entity_id)[entity.entity_id]
     assert [row.points for row in daily] == [8, 8, 8, 8]
     assert [row.fields for row in daily[:2]] == [row.fields for row in composed]
+
+
+def test_a_backup_taken_while_a_run_ran_counts_each_deleted_point_once(ha_db, monkeypatch):
+    """Enrich's database backed up while a raw -> hourly run ran (three days verified, their
+    deletes held for the week, the run recorded running) and put back once the run finished:
+    the days InfluxDB holds done keep their rows, nothing stays running or unfinished, but the
+    points of the days the backup holds verified were counted by no run: raw_points_removed
+    said 24 of the 48 points the run deleted."""
+    entity = ha_db.saved_entity("official", "sensor.boiler_power", POINTS, unit="W")
+    real_point = faults.point
+    backup = {}
+
+    def backed_up_here(name: str) -> None:
+        if name == "hourly:after_verify" and TierChunk.objects.count() == 3 and not backup:
+            backup.update(_backup())
+        real_point(name)
+
+    monkeypatch.setattr(faults, "point", backed_up_here)
+    _ok(tiers.downsample_hourly(now=NOW))
+    monkeypatch.setattr(faults, "point", real_point)
+    done = _rows(entity.entity_id)
+    _put_back(backup)
+    assert [(c.state, c.raw_deleted) for c in TierChunk.objects.all()] == [("verified", [])] * 3
+    (dead,) = RetentionRun.objects.all()
+    get_redis().delete(liveness.run_key(dead.pk))  # its process long gone
+    assert liveness.close_dead() == [dead]
+
+    run = _ok(tiers.downsample_hourly(now=NOW))
+
+    assert _rows(entity.entity_id) == done
+    assert count_samples(entity, S, S + 6 * DAY) == 0
+    assert raw_points_removed()[0] == 6 * 8  # each deleted once, counted once
+    assert run.details["raw_points_forgotten"] == 6 * 8
+    days = TierChunk.objects.filter(tier="hourly").order_by("day")
+    assert [(c.day, c.state) for c in days] == [(D0 + n * DAY, "deleted") for n in range(6)]
+    assert not RetentionRun.objects.filter(status="running").exists()
