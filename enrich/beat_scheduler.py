@@ -39,11 +39,23 @@ from kombu.exceptions import OperationalError
 from enrich.beat_lead import Lead
 from enrich.beat_stop import stop_if_asked
 from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
-from enrich.database_down import ERRORS, answers, one_line
+from enrich.database_down import ERRORS, answers, one_line, out_of_reach
 from enrich.redis import alive
 from enrich.redis.client import redacted_url
 
 logger = logging.getLogger(__name__)
+
+
+class SaidOnce(logging.Filter):
+    """DatabaseScheduler's own record of the database out of reach ("Database error while
+    sync", "Database gave error", with a traceback), met between the beat's check and its read
+    or save: left out, the beat saying it in one line (Scheduler._database)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and out_of_reach(record.exc_info[1]))
+
+
+logging.getLogger("django_celery_beat.schedulers").addFilter(SaidOnce())
 
 # How often a beat started while the database cannot be reached asks it again.
 WAIT_SECONDS = 2
@@ -95,9 +107,14 @@ class Scheduler(DatabaseScheduler):
             return self._schedule
 
     def sync(self) -> None:
-        # The runs sent while the database cannot be reached stay to save (self._dirty).
-        if not self._database_lost and self._answers():
-            super().sync()
+        # The runs sent while the database cannot be reached stay to save (self._dirty), also
+        # those a save the database went away in dropped (DatabaseScheduler keeps none).
+        if self._database_lost or not self._answers():
+            return
+        saving = set(self._dirty)
+        super().sync()
+        if not self._answers():
+            self._dirty |= saving
 
     def _answers(self) -> bool:
         """Whether the database answers (asked before what DatabaseScheduler reads or saves,

@@ -5,6 +5,7 @@ every 2 s here: tests.support.quick_sync_app). That read stopped the beat (CRITI
 exception", and with it `make run`), after a traceback at each tick. A beat started while the
 database cannot be reached stopped at once the same way."""
 
+import logging
 import os
 import time
 
@@ -85,3 +86,46 @@ def test_a_beat_started_while_the_database_is_out_of_reach_waits_for_it(tmp_path
     ), error
     back = [i for i in worker.logged(log, "INFO") if "answers" in i]
     assert back == ["Beat: the database answers again; the periodic tasks are read from it"], log
+
+
+def test_a_save_the_database_goes_away_in_keeps_its_runs_and_says_it_once(monkeypatch, caplog):
+    # Gone between the beat's check and DatabaseScheduler's save: its "Database error while
+    # sync" and a traceback were logged, and the runs being saved were dropped for good.
+    from django.db import connection
+
+    from config.celery import app
+    from enrich.beat_scheduler import Scheduler
+
+    every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="Every second", task="collectors.write_current_prices",
+                                interval=every)  # fmt: skip
+    with database_proxy() as (proxy, url):
+        port = connection.settings_dict["PORT"]
+        connection.close()
+        connection.settings_dict["PORT"] = url.rsplit(":", 1)[1].split("/", 1)[0]
+        try:
+            beat = Scheduler(app=app)
+            beat._dirty.add("Every second")  # a run sent, to save
+            checked = Scheduler._answers
+
+            def then_gone(self) -> bool:  # the check answers; the proxy closes right after
+                answered = checked(self)
+                proxy.close()
+                monkeypatch.setattr(Scheduler, "_answers", checked)
+                return answered
+
+            monkeypatch.setattr(Scheduler, "_answers", then_gone)
+            with caplog.at_level(logging.INFO):
+                beat.sync()
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = port
+
+    assert beat._dirty == {"Every second"}  # saved once the database answers
+    [said] = [(r.name, r.levelname, r.exc_info) for r in caplog.records]
+    assert said == ("enrich.beat_scheduler", "ERROR", None), caplog.text
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith("Beat: the database (DATABASE_URL) cannot be reached; the beat goes on sending")
+    )
