@@ -66,6 +66,7 @@ from retention.archive.store import (
     StorageError,
     StorageRefused,
     StorageUnavailable,
+    merged_version,
     sha256_hex,
     store_checksum_problem,
 )
@@ -287,13 +288,11 @@ def _merged_since(storage: ArchiveStorage, rows: Iterable[ArchiveObject]) -> set
     """Keys of indexed files the store holds a later version of: an archive run merged late
     rows into the file (its metadata `replaces` names the SHA-256 it replaced) after the
     database's backup, which records the file as it was. One HEAD per file not expired."""
-    merged = set()
-    for row in rows:
-        info = None if row.expired else storage.head(row.key)
-        metadata = info.metadata if info is not None else {}
-        if metadata.get("replaces") and metadata.get("sha256") not in (None, row.checksum):
-            merged.add(row.key)
-    return merged
+    return {
+        row.key
+        for row in rows
+        if not row.expired and merged_version(storage, row.key, row.checksum)
+    }
 
 
 def _record(found: _Found, storage: ArchiveStorage, source_gone: bool, ts: TimeSeries) -> None:

@@ -28,7 +28,7 @@ from retention.archive.reader import MEASUREMENT
 from retention.archive.recorded import recorded_run
 from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress
-from retention.archive.store import ArchiveStorage, sha256_hex
+from retention.archive.store import ArchiveStorage, merged_version, sha256_hex
 from retention.archive.target import NOTHING_RESTORED, get_storage
 from retention.archive.unindexed import REBUILD, unindexed_covering, unindexed_message
 from retention.day_ranges import check_begun
@@ -150,9 +150,7 @@ def _mismatch(obj: ArchiveObject, actual: str, storage: ArchiveStorage) -> str:
     archive run wrote (a merge of late rows, naming the SHA-256 it `replaces`), which the
     index rebuild records, or a damaged or replaced object."""
     said = f"{obj.key} in {storage.location} does not match its recorded SHA-256 {obj.checksum}"
-    info = storage.head(obj.key)
-    metadata = info.metadata if info is not None else {}
-    if metadata.get("replaces") and metadata.get("sha256") == actual:
+    if merged_version(storage, obj.key, obj.checksum) == actual:
         return (
             f"{said}: it is a later version an archive run wrote (late rows merged into it), "
             "which the index does not record (the database may have come back from a backup "

@@ -79,6 +79,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def merged_version(storage: ArchiveStorage, key: str, recorded: str) -> str | None:
+    """The SHA-256 of the stored `key` when it is a later version an archive run wrote (a merge
+    of late rows: its metadata `replaces` a checksum) other than `recorded`, else None."""
+    info = storage.head(key)
+    metadata = info.metadata if info is not None else {}
+    sha256 = metadata.get("sha256")
+    return sha256 if metadata.get("replaces") and sha256 not in (None, recorded) else None
+
+
 def store_checksum_problem(info: ObjectInfo, sha256: str) -> str | None:
     """Why the store's own SHA-256 of the object contradicts `sha256` (hex, of the bytes read);
     None when it agrees or the store has none of the whole bytes (`ObjectInfo.parts`): then the
