@@ -40,11 +40,11 @@ from retention.rollups.materialized import (
     ENERGY,
     VIEWS,
     MaterializedViewManager,
-    UnknownView,
     check_view,
 )
 from retention.rollups.queries import activity_since, activity_until
 from retention.rollups.schemas import VIEW_ROWS
+from retention.rollups.tables import UnknownView
 from retention.rollups.tasks import rebuild
 
 # Another name is a 404 listing the views.

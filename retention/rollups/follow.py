@@ -68,7 +68,7 @@ from retention.models import (
 )
 from retention.rollups.energy import energy_rows
 from retention.rollups.lock import ViewLock, skipped, view_lock
-from retention.rollups.materialized import ACTIVITY, DAY, ENERGY, _merge, _run, check_view
+from retention.rollups.materialized import ACTIVITY, DAY, ENERGY, _merge, check_view
 from retention.rollups.prices import price_book
 from retention.rollups.rows import (
     Outcome,
@@ -77,6 +77,7 @@ from retention.rollups.rows import (
     energy_entities,
     in_energy_view,
 )
+from retention.rollups.runs import run_view
 from retention.rollups.tier_kinds import TieredUnit
 from retention.timeutil import floor_hour, local_date, local_day_start
 
@@ -321,7 +322,7 @@ def take_up(
             units[mark.key] = TieredUnit(mark.unit_before, _tier_run_since(mark.noted))
     start = min(since.values(), default=None)
     work = partial(_outcome, name, since, deleted, now, units)
-    done = _run(name, "edits", start, now, now, False, run, work=work, held=held)
+    done = run_view(name, "edits", start, now, now, work, run, held=held)
     ViewFollowUp.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
     return done
 

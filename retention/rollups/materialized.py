@@ -29,7 +29,8 @@ the edits no such run has followed yet. Entities kept out of the views (`Entity.
 are skipped by the refresh and the rebuild as by the follow-up (`rows.energy_entities`,
 `rows.activity_sensors`).
 
-Every refresh and rebuild is recorded as a RetentionRun with operation "view_refresh".
+Every refresh and rebuild is recorded as a RetentionRun with operation "view_refresh"
+(`retention.rollups.runs`; the tables and writing their rows: `retention.rollups.tables`).
 One refresh or rebuild per view at a time (a Redis lock per view): one that finds the view
 busy does nothing and is recorded with status "skipped", so a slow refresh cannot overwrite
 newer rows with older ones nor move the watermark back. Redis out of reach (taking the lock, or
@@ -39,21 +40,12 @@ making sure it is still held before writing) fails the run, nothing written: rol
 from __future__ import annotations
 
 import logging
-import time as clock
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import models, transaction
-
-from enrich.errors import Permanent, Transient
-from enrich.wording import counted
 from enrich.written import forget
-from retention import faults
 from retention.day_ranges import rebuild_bounds
-from retention.liveness import alive
 from retention.models import (
-    DailyCarbonSummary,
     DailyEnergyByDevice,
     Entity,
     HourlyRoomActivity,
@@ -66,7 +58,6 @@ from retention.rollups.fewer import keep_fuller
 from retention.rollups.inputs import first_carbon_time
 from retention.rollups.lock import (  # noqa: F401  (view_lock_key re-exported)
     ViewLock,
-    failure,
     skipped,
     view_lock,
     view_lock_key,
@@ -80,55 +71,21 @@ from retention.rollups.rows import (
     carbon_rows,
     energy_entities,
 )
+from retention.rollups.runs import run_view
+from retention.rollups.tables import (  # noqa: F401  (the views' names re-exported)
+    ACTIVITY,
+    CARBON,
+    ENERGY,
+    KEYS,
+    VIEWS,
+    check_view,
+)
 from retention.timeutil import floor_hour, local_date, local_day_start
 
 logger = logging.getLogger(__name__)
 
-ENERGY = "daily_energy_by_device"
-ACTIVITY = "hourly_room_activity"
-CARBON = "daily_carbon_summary"
-VIEWS: dict[str, type[models.Model]] = {
-    ENERGY: DailyEnergyByDevice,
-    ACTIVITY: HourlyRoomActivity,
-    CARBON: DailyCarbonSummary,
-}
-KEYS = {ENERGY: ["entity_id", "date"], ACTIVITY: ["area", "hour"], CARBON: ["date", "region"]}
-COLUMNS = {
-    ENERGY: ["entity_id", "date", "total_kwh", "avg_power", "peak_power", "cost", "currency",
-             "cost_source", "partial", "source_points", "refreshed"],
-    ACTIVITY: ["area", "hour", "day_of_week", "motion_count", "occupancy_rate", "partial",
-               "source_points", "refreshed"],
-    CARBON: ["date", "region", "avg_carbon", "min_carbon", "max_carbon", "avg_renewable",
-             "partial", "source_points", "refreshed"],
-}  # fmt: skip
 DAY = timedelta(days=1)
 DISCOVERY_MARGIN = timedelta(minutes=5)  # longer than discovery's transaction takes
-
-
-class UnknownView(LookupError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"There is no view {name!r}; the views are: {', '.join(VIEWS)}.")
-
-
-def check_view(name: str) -> str:
-    if name not in VIEWS:
-        raise UnknownView(name)
-    return name
-
-
-# --- Writing -------------------------------------------------------------------------------
-def _upsert(name: str, rows: list[models.Model], stale: list[int] = ()) -> int:
-    """Write the rows (and delete the `stale` ones, by id) in one transaction."""
-    model = VIEWS[name]
-    keys = KEYS[name]
-    update = [c for c in COLUMNS[name] if c not in keys]  # "refreshed" is auto_now
-    with transaction.atomic():
-        for index in range(0, len(stale), 1000):
-            model.objects.filter(pk__in=stale[index : index + 1000]).delete()
-        model.objects.bulk_create(
-            rows, batch_size=1000, update_conflicts=True, unique_fields=keys, update_fields=update
-        )
-    return len(rows)
 
 
 # --- What each view computes over a range ------------------------------------------------------
@@ -233,85 +190,6 @@ def _compute(
     return _carbon(local_date(start) if start else None, last_day, now)
 
 
-# --- Runs ----------------------------------------------------------------------------------
-def _run(
-    name: str,
-    mode: str,
-    start: datetime | None,
-    end: datetime,
-    now: datetime,
-    fill_new: bool,
-    run: RetentionRun | None = None,
-    new_after: datetime | None = None,
-    work: Callable[[], Outcome] | None = None,
-    *,
-    held: ViewLock,
-) -> RetentionRun:
-    """Compute (`work`, by default `_compute`) and upsert the rows, delete the outcome's stale
-    ones, once sure the view's lock is still `held`; recorded in `run` (one the API created)
-    or a new run."""
-    began = clock.monotonic()
-    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
-    run.started, run.range_start, run.range_end = datetime.now(UTC), start, end
-    run.details = {**run.details, "view": name, "mode": mode}
-    with alive(run):  # saved, and shown alive until its last save (retention.liveness)
-        try:
-            if work is None:
-                outcome = _compute(name, start, end, now, fill_new=fill_new, new_after=new_after)
-            else:
-                outcome = work()
-            faults.point("view.before_write")
-            held.keep(run)  # Redis out of reach, the lock another's or gone: nothing written
-            written = _upsert(name, outcome.rows, outcome.stale)
-        except Exception as exc:
-            run.status = RetentionRun.Status.FAILED
-            run.errors = failure(exc, name, mode)
-            _finish(run, began)
-            exc.view_run = run  # the run it stopped (rollups.lock.failed_run)
-            if isinstance(exc, Transient | Permanent):  # a door's: a service or a setting
-                logger.error("view %s %s failed: %s", name, mode, exc)
-            else:  # a bug: its traceback
-                logger.exception("view %s %s failed", name, mode)
-            raise
-        _succeeded(run, name, mode, outcome, written, now, began)
-    return run
-
-
-def _succeeded(
-    run: RetentionRun,
-    name: str,
-    mode: str,
-    outcome: Outcome,
-    written: int,
-    now: datetime,
-    began: float,
-) -> None:
-    run.status = RetentionRun.Status.OK
-    run.records_processed = written
-    run.records_deleted = len(outcome.stale)
-    run.details = {
-        **run.details,
-        "view": name,
-        "mode": mode,
-        "rows_written": written,
-        "partial_rows": sum(1 for row in outcome.rows if row.partial),
-        "sources": dict(outcome.sources),
-        "skipped": outcome.skipped[:100],
-        "skipped_count": len(outcome.skipped),
-        "now": now.isoformat(),
-    }
-    if outcome.skipped:
-        run.errors = "\n".join(outcome.skipped[:20])
-    _finish(run, began)
-    logger.info("view %s %s: %s written", name, mode, counted(written, "row"))
-
-
-def _finish(run: RetentionRun, began: float) -> None:
-    run.finished = datetime.now(UTC)
-    run.duration_seconds = clock.monotonic() - began
-    run.save()
-
-
 def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
     """Recompute the buckets touched since the last refresh (see the module docstring)."""
     check_view(name)
@@ -324,9 +202,12 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
         start, late = refresh_start(name, state.watermark)  # before any data is read
         if held is None:
             return skipped(name, "incremental", start, now)
-        run = _run(
-            name, "incremental", start, now, now, True, new_after=_last_began(name), held=held
-        )
+        new_after = _last_began(name)
+
+        def work() -> Outcome:
+            return _compute(name, start, now, now, fill_new=True, new_after=new_after)
+
+        run = run_view(name, "incremental", start, now, now, work, held=held)
         if late is not None:
             forget(late)  # the rows computed with them are stored
         state.watermark = now
@@ -392,7 +273,7 @@ def rebuild_view(
             named = name_archived(name, start, end, outcome)
             return named if allow_fewer_points else keep_fuller(VIEWS[name], KEYS[name], named)
 
-        return _run(name, "rebuild", range_start, range_end, now, False, run, work=work, held=held)
+        return run_view(name, "rebuild", range_start, range_end, now, work, run, held=held)
 
 
 # --- Queries (retention.rollups.queries; re-exported here, where callers look for them) --------

@@ -19,13 +19,13 @@ from retention.models import (
 from retention.rollups.materialized import (
     ACTIVITY,
     CARBON,
-    COLUMNS,
     DAY,
     ENERGY,
     check_view,
     rebuild_view,
     refresh_view,
 )
+from retention.rollups.tables import COLUMNS
 from retention.timeutil import local_date, local_day_start
 
 ENERGY_TABLE = DailyEnergyByDevice._meta.db_table
