@@ -1,11 +1,16 @@
-"""A rebuild keeps the rows it would build from fewer source points than they were.
+"""A rebuild and the refresh keep the rows they would build from fewer source points than
+they were.
 
 Every view row records the source points it was built from (`source_points`: an entity's or
 an area's sensors' raw points of the day or hour, counted through the tier rows that replaced
-them where retention deleted them; a region's carbon points of the day). A rebuild that reads
-fewer points for a row than the stored row was built from has not seen all the data the row
-counted: InfluxDB may not return points it still holds (1.6 hides series after a DELETE),
-and writing the row would lose its energy or motions. Such a row is kept and named in the run.
+them where retention deleted them; a region's carbon points of the day). A rebuild or refresh
+that reads fewer points for a row than the stored row was built from has not seen all the data
+the row counted: InfluxDB may not return points it still holds (1.6 hides series after a
+DELETE; Home Assistant's InfluxDB restored from a backup older than enrich's database), and
+writing the row would lose its energy or motions. Such a row is kept and named in the run.
+The refresh writes the rows of an entity or area whose registry edits are noted: an edit
+changes what they read on purpose (a sensor moved to another room), and the follow-up the
+refresh runs next computes them again.
 
 A daily_energy_by_device day is read on from the raw point in force at its start (the last
 one before it: a meter's first growth of the day is counted from that reading, a power
@@ -16,13 +21,16 @@ kept and named as well when a day from that point's day up to the day before the
 built from more points than the rebuild reads there (a day after that point's day and outside
 the range reads none: the point is the last before the row).
 
-`allow_fewer_points` (the command's `--allow-fewer-points`, the API's `allow_fewer_points`)
-writes them all the same, for points deleted on purpose. A stored row without a count (built
-before the rows recorded one) is written over as before: nothing tells it was more.
+A rebuild with `allow_fewer_points` (the command's `--allow-fewer-points`, the API's
+`allow_fewer_points`) writes them all the same, for points deleted on purpose; the refresh
+has no such switch: it keeps them at every run that reaches their day. A stored row without
+a count (built before the rows recorded one) is written over as before: nothing tells it was
+more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
 from django.db import models
@@ -34,11 +42,14 @@ OPTION = "--allow-fewer-points (POST: allow_fewer_points=true)"
 KEPT = f"the row is kept (rebuild with {OPTION} if the points were deleted on purpose)"
 
 
-def keep_fuller(model: type[models.Model], keys: list[str], outcome: Outcome) -> Outcome:
+def keep_fuller(
+    model: type[models.Model], keys: list[str], outcome: Outcome, edited: Collection[str] = ()
+) -> Outcome:
     """The outcome without the rows built from fewer source points than the stored rows of
     their keys (`keys`: the view's unique key), nor those read on across days InfluxDB
     returned fewer points of (`outcome.in_force`); each one kept is named in
-    `outcome.skipped`."""
+    `outcome.skipped`. The rows of the entities or areas `edited` (registry edits noted for
+    the view, which its follow-up computes again) are all written."""
     if not outcome.rows:
         return outcome
     moment = "hour" if "hour" in keys else "date"  # the view's bucket
@@ -56,6 +67,9 @@ def keep_fuller(model: type[models.Model], keys: list[str], outcome: Outcome) ->
     written = []
     for row in outcome.rows:
         key = tuple(getattr(row, name) for name in named)
+        if key[0] in edited:  # the edit explains its points (a sensor moved to another room)
+            written.append(row)
+            continue
         before = stored.get(key)
         label = " ".join(k.isoformat() if hasattr(k, "isoformat") else str(k) for k in key)
         if before is not None and row.source_points is not None and row.source_points < before:

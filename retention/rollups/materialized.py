@@ -14,8 +14,13 @@ starts at the oldest data: the entities' first_seen, the first carbon point. An 
 without any row yet is filled from its first_seen too, and so is an entity discovered since
 the previous refresh (an area from the first_seen of its new sensors; an entity deleted in the
 admin and discovered again), so newly discovered entities get their history. The open bucket
-(containing now) is written up to now with partial=True. Every view in turn (the beat's task,
-`manage.py refresh_views`, `MaterializedViewManager().refresh()`): `retention.rollups.refresh`.
+(containing now) is written up to now with partial=True. A row it would build from fewer
+source points than the stored row was built from, or read on across days read from fewer, is
+kept and named in the run, as a rebuild keeps it (`retention.rollups.fewer`): points deleted
+on purpose are written by a rebuild asked to; the rows of an entity or area whose registry
+edits are noted are written (the follow-up after the refresh computes them again). Every view
+in turn (the beat's task, `manage.py refresh_views`, `MaterializedViewManager().refresh()`):
+`retention.rollups.refresh`.
 
 Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebuild`): the
 buckets of the local days start..end (both included) are recomputed; the watermark is not
@@ -50,6 +55,7 @@ from retention.models import (
     Entity,
     HourlyRoomActivity,
     RetentionRun,
+    ViewFollowUp,
     ViewState,
 )
 from retention.rollups.archived import name_archived, partly_archived
@@ -204,8 +210,10 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
             return skipped(name, "incremental", start, now)
         new_after = _last_began(name)
 
-        def work() -> Outcome:
-            return _compute(name, start, now, now, fill_new=True, new_after=new_after)
+        def work() -> Outcome:  # rows read from fewer points than they were: kept (fewer)
+            outcome = _compute(name, start, now, now, fill_new=True, new_after=new_after)
+            edited = ViewFollowUp.objects.filter(view=name).values_list("key", flat=True)
+            return keep_fuller(VIEWS[name], KEYS[name], outcome, set(edited))
 
         run = run_view(name, "incremental", start, now, now, work, held=held)
         if late is not None:

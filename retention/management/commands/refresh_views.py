@@ -1,6 +1,8 @@
 """Refresh the materialized views incrementally, now: recompute the buckets from the last
 refresh minus VIEW_LATE_MARGIN_HOURS (daily_carbon_summary: 24 hours at least) to now (the
-first refresh reads all history)."""
+first refresh reads all history). A row it would read from fewer source points than the stored
+row was built from (InfluxDB did not return them all) is kept and named, as rebuild_view keeps
+it."""
 
 from datetime import UTC, datetime
 

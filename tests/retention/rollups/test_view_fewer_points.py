@@ -19,6 +19,7 @@ from retention import models
 from retention.rollups.materialized import ACTIVITY, CARBON, ENERGY, rebuild_view, refresh_view
 from tests.retention.conftest import T0, HaDatabase, at
 from tests.support.api import token_client
+from tests.support.fewer_points import HOUR, heat_pump_meter
 from tests.support.view_tiers import write_daily_tier, write_hourly_tier
 from tests.support.views_follow import worker_env
 from tests.support.worker import celery_worker, followed
@@ -27,7 +28,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 DAY1 = date(2024, 3, 4)  # T0's day
 AFTER = T0 + timedelta(days=3)
-HOUR = 3600
 
 
 def energy(entity_id: str, day: date = DAY1) -> models.DailyEnergyByDevice:
@@ -37,13 +37,7 @@ def energy(entity_id: str, day: date = DAY1) -> models.DailyEnergyByDevice:
 def meter_and_pump(ha_db: HaDatabase) -> tuple[models.Entity, models.Entity]:
     """A meter growing 0.6 kWh each hour of DAY1 (24 readings, 14.4 kWh) and a 500 W pump
     (its 12 readings on DAY1 in another measurement: 12 kWh)."""
-    meter = ha_db.saved_entity(
-        "official",
-        "sensor.heat_pump_energy",
-        [(-HOUR, 10.0)] + [(h * HOUR + 1800, round(10.0 + 0.6 * (h + 1), 1)) for h in range(24)],
-        unit="kWh",
-        kind="energy",
-    )
+    meter = heat_pump_meter(ha_db, 24)
     pump = ha_db.saved_entity(
         "official", "sensor.pump_power", [(h * 2 * HOUR, 500) for h in range(12)], unit="W"
     )
