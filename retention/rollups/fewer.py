@@ -19,7 +19,11 @@ many points of its own it is read from: with a day's points not returned, the ne
 first growth would span both days and count the missing day's energy again. Such a row is
 kept and named as well when a day from that point's day up to the day before the row was
 built from more points than the rebuild reads there (a day after that point's day and outside
-the range reads none: the point is the last before the row).
+the range reads none: the point is the last before the row). The day before the first day
+computed is read too, for its count alone (`day_before`), when its stored row was built from
+points: the point in force at the first day's start lies in it for an entity reporting every
+day, and the refresh's range starts within a day or two of now. A point's day earlier still
+and outside the range is not read: the rows between were built from none, the entity silent.
 
 A rebuild with `allow_fewer_points` (the command's `--allow-fewer-points`, the API's
 `allow_fewer_points`) writes them all the same, for points deleted on purpose; the refresh
@@ -35,6 +39,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import models
 
+from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.rows import Outcome
 from retention.timeutil import local_date
 
@@ -64,6 +69,7 @@ def keep_fuller(
         ).values_list(*named, "source_points")
     }
     read = {tuple(getattr(row, name) for name in named): row.source_points for row in outcome.rows}
+    read = {**outcome.counted, **read}
     written = []
     for row in outcome.rows:
         key = tuple(getattr(row, name) for name in named)
@@ -94,6 +100,18 @@ def keep_fuller(
         outcome.kept.add(key)
     outcome.rows = written
     return outcome
+
+
+def day_before(plans: list[tuple[Entity, date]]) -> list[tuple[Entity, date]]:
+    """The entities of `plans` (entity, the first day computed) whose day before that day has
+    a stored row built from points, with that day: its points are counted (`Outcome.counted`)."""
+    wanted = [(entity, first - timedelta(days=1)) for entity, first in plans]
+    stored = set(
+        DailyEnergyByDevice.objects.filter(
+            date__in={day for _, day in wanted}, source_points__gt=0
+        ).values_list("entity_id", "date")
+    )
+    return [(entity, day) for entity, day in wanted if (entity.entity_id, day) in stored]
 
 
 def _missing(

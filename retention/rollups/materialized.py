@@ -60,7 +60,7 @@ from retention.models import (
 )
 from retention.rollups.archived import name_archived, partly_archived
 from retention.rollups.energy import energy_rows
-from retention.rollups.fewer import keep_fuller
+from retention.rollups.fewer import day_before, keep_fuller
 from retention.rollups.inputs import first_carbon_time
 from retention.rollups.lock import (  # noqa: F401  (view_lock_key re-exported)
     ViewLock,
@@ -121,15 +121,19 @@ def _energy(
         plans.append((entity, start))
     if not plans:
         return total
-    prices = price_book(
-        local_day_start(min(s for _, s in plans)), min(local_day_start(last + DAY), now)
-    )
-    partly = partly_archived(min(s for _, s in plans), last)  # the ORM here, not in threads
+    before = day_before(plans)  # counted only: what the first days are read on from (fewer)
+    first = min(s for _, s in plans + before)
+    prices = price_book(local_day_start(first), min(local_day_start(last + DAY), now))
+    partly = partly_archived(first, last)  # the ORM here, not in threads
     # Two entities in flight: one waits for InfluxDB while the other is summed (the threads
     # read InfluxDB only; the rows come back in the plans' order).
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="view-energy") as pool:
         for part in pool.map(lambda plan: energy_rows(*plan, last, now, prices, partly), plans):
             _merge(total, part)
+        for part in pool.map(lambda plan: energy_rows(*plan, plan[1], now, prices, partly), before):
+            total.counted.update(
+                {(row.entity_id, row.date): row.source_points for row in part.rows}
+            )
     return total
 
 

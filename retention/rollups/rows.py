@@ -105,6 +105,9 @@ class Outcome:
     # daily_energy_by_device: row key (entity_id, date) -> the time of the raw point in force
     # at the day's start, which its first growth is counted from (`retention.rollups.fewer`)
     in_force: dict = field(default_factory=dict)
+    # daily_energy_by_device: row key -> the source points of a day before the first day
+    # computed, read only to check the first day's read on from it (`retention.rollups.fewer`)
+    counted: dict = field(default_factory=dict)
 
 
 # --- Which entities the views count ---------------------------------------------------------

@@ -109,6 +109,41 @@ def test_the_refresh_keeps_a_heat_pumps_day_influxdb_returns_fewer_points_for(
     assert (row.total_kwh, row.source_points) == (pytest.approx(4.8), 8)
 
 
+def test_the_next_day_is_kept_once_the_refresh_reads_from_it_on(ha_db: HaDatabase, enrich_db):
+    """The heat pump reports on: the next day's first growth is counted from the last reading
+    InfluxDB returns before it. Once the refresh's range starts after the day InfluxDB returns
+    fewer points of, it reads that day for its count alone. Before, it wrote the next day with
+    the hidden readings' growth in it (13.2 kWh for the 6.0 of its 10 readings), naming
+    nothing."""
+    pump = heat_pump_meter(ha_db, 20)  # 22.0 at DAY1 19:30
+    day2 = [(24 * HOUR + h * HOUR + 1800, round(22.0 + 0.6 * (h + 1), 1)) for h in range(10)]
+    ha_db.write_entity("official", pump.entity_id, day2, unit="kWh", kind="energy")
+    known_long()
+    refresh_view(ENERGY, now=FIRST)
+    row = energy(pump.entity_id, DAY2)
+    assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(1.2), 2, True)
+
+    get_timeseries().delete(ha_db.name, at(8 * HOUR), at(24 * HOUR), "kWh")
+    assert len(refresh_view(ENERGY, now=NEXT).details["skipped"]) == 2  # DAY1 and DAY2 kept
+    run = refresh_view(ENERGY, now=NEXT + timedelta(hours=4))
+
+    assert run.range_start == T0 + timedelta(days=1)  # DAY2's start: DAY1 is not computed
+    row = energy(pump.entity_id, DAY2)
+    assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(1.2), 2, True)
+    assert run.details["skipped"] == [
+        "sensor.heat_pump_energy 2024-03-05: read on from the point of 2024-03-04T07:30:00+00:00, "
+        "the last before it InfluxDB returned, across 2024-03-04, whose stored row was built from "
+        "12 source points InfluxDB did not return (a meter's growth over them would land in this "
+        f"row); {KEPT}"
+    ]
+    assert energy(pump.entity_id).total_kwh == pytest.approx(12.0)
+
+    # Deleted on purpose: the rebuild asked to counts their growth at the reading after them.
+    rebuild_view(ENERGY, DAY1, DAY2, now=NEXT + timedelta(hours=4), allow_fewer_points=True)
+    assert energy(pump.entity_id).total_kwh == pytest.approx(4.8)
+    assert energy(pump.entity_id, DAY2).total_kwh == pytest.approx(13.2)
+
+
 def test_the_refresh_keeps_room_activity_and_carbon_rows_read_from_fewer_points(
     ha_db: HaDatabase, enrich_db: str
 ):
