@@ -1,5 +1,7 @@
 """The embedded SQLite database shared by `make run`'s processes: a transaction that reads and
-then writes, while another connection writes in between (an admin save beside a collection)."""
+then writes, while another connection writes in between (an admin save beside a collection);
+and no transaction open while enrich waits for another service (a webhook's answer, InfluxDB's
+delete), as it would hold the one write lock and every other write would wait with it."""
 
 from tests.support.startup import run_django
 
@@ -52,3 +54,99 @@ def test_a_transaction_that_reads_then_writes_waits_for_another_writer(tmp_path)
     result = run_django(READ_THEN_WRITE, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-2:] == ["ok", "[('DE', 'AT')]"]
+
+
+# In the child: `side(work, after, then)` runs `work` in a thread of its own (its own database
+# connection) once `after` is set (10 s at most), adds what it returns (or raised) to `said`
+# and sets `then`.
+SIDES = """
+import threading
+from django.db import connection
+said = []
+
+def side(work, after=None, then=None):
+    def body():
+        try:
+            if after is not None:
+                after.wait(10)
+            said.append(work())
+        except Exception as exc:
+            said.append(f"{work.__name__}: {exc}")
+        finally:
+            if then is not None:
+                then.set()
+            connection.close()
+    thread = threading.Thread(target=body)
+    thread.start()
+    return thread
+"""
+# A receiver (ALERT_WEBHOOK_URL) that answers only once `recorded` is set, or after 3 s.
+RECEIVER = """
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from django.conf import settings
+posted, recorded = threading.Event(), threading.Event()
+
+class Receiver(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        posted.set()
+        recorded.wait(3)
+        said.append("webhook answered")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+settings.ALERT_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/api/webhook/enrich"
+"""
+# A collector's run record, saved in the thread's own connection.
+COLLECTION = """
+from datetime import UTC, datetime
+from collectors.models import CollectorRun
+
+def collection():
+    CollectorRun.objects.create(
+        source="carbon", provider="uk", target="GB", started=datetime.now(UTC), status="ok"
+    )
+    return "collector run recorded"
+"""
+# A failed run's alert is POSTed to the receiver while a collector saves its run record. The
+# record waited for the whole POST while the delivery held a transaction (on SQLite the one
+# write lock): the receiver answered first.
+ALERT_BESIDE_A_COLLECTION = (
+    SIDES
+    + RECEIVER
+    + COLLECTION
+    + """
+from django.core.management import call_command
+from retention.models import Alert, RetentionRun
+from retention.stats import alerts
+call_command("migrate", verbosity=0)
+RetentionRun.objects.create(operation="archive", status="failed", started=datetime.now(UTC))
+[alert] = alerts.detect()
+connection.close()
+
+def check():
+    return f"delivered {alerts.deliver_pending()[0] == [alert.pk]}"
+
+threads = [side(check, then=posted), side(collection, after=posted, then=recorded)]
+[t.join() for t in threads]
+print(said)
+print([(a.sent is not None, a.delivery_error) for a in Alert.objects.all()])
+"""
+)
+
+
+def test_an_alert_delivery_lets_other_writes_through_while_the_receiver_answers(tmp_path):
+    result = run_django(
+        ALERT_BESIDE_A_COLLECTION, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-2:] == [
+        "['collector run recorded', 'webhook answered', 'delivered True']",
+        "[(True, '')]",
+    ]

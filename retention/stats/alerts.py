@@ -9,11 +9,14 @@ at ERROR and POSTs it to ALERT_WEBHOOK_URL.
 Once per incident, also with concurrent checkers:
 - recording: the unique (run, kind) constraint lets one insert win; the loser's
   IntegrityError means "already recorded" and it does nothing more;
-- delivery: an alert is sent while holding its row lock (SELECT ... FOR UPDATE SKIP LOCKED,
-  so a second checker skips it) and `sent` is set in the same transaction. A webhook that
-  fails leaves `sent` empty and the error in `delivery_error`; the next check retries the
-  delivery of the same alert (no new alert), for up to DELIVERY_WINDOW after it was raised.
-  Only a crash between the POST and the commit can send one twice.
+- delivery: an alert is sent while its checker holds the alert's Redis lock (renewed as long
+  as the receiver takes to answer; a second checker skips the alert), and `sent` is saved once
+  the receiver answered. No database transaction is open while the POST waits: on SQLite a
+  transaction holds the database's one write lock, so every other write (a collector's run
+  record, an admin save) would wait for the receiver. A webhook that fails leaves `sent` empty
+  and the error in `delivery_error`; the next check retries the delivery of the same alert (no
+  new alert), for up to DELIVERY_WINDOW after it was raised. Only a process killed between the
+  receiver's answer and the save of `sent` sends one twice (the next check sends it again).
 
 An alert without a run is a condition (retention.stats.conditions): entities gone from Home
 Assistant still counted in the views (retention.entities.gone), a tier's retention policy that
@@ -255,52 +258,37 @@ def operation_label(alert: Alert) -> str:
 def _deliver_one(alert_id: int, url: str, now: datetime) -> bool | None:
     """POST one alert; True sent, False failed, None skipped (another checker has it).
 
-    Two guards: a Redis lock per alert (holds on every database, SQLite included, where
-    SELECT ... FOR UPDATE is a no-op) and, on PostgreSQL, the row lock."""
+    The guard is the alert's Redis lock (on every database), kept while the receiver takes its
+    time: a checker that finds it held skips the alert, one that takes it after the holder
+    finds `sent` saved."""
     lock = RunLock(f"alert-delivery:{alert_id}", owner="alert check", ttl_seconds=120)
     if not lock.acquire():
         return None
-    try:
+    with lock.kept_alive():
         return _deliver_locked(alert_id, url, now)
-    finally:
-        lock.release()
 
 
 def _deliver_locked(alert_id: int, url: str, now: datetime) -> bool | None:
-    with transaction.atomic():
-        alert = (
-            Alert.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("run")
-            .filter(pk=alert_id, sent__isnull=True)
-            .first()
+    alert = Alert.objects.select_related("run").filter(pk=alert_id, sent__isnull=True).first()
+    if alert is None:
+        return None  # sent meanwhile by the checker that held the lock before
+    # No transaction is open while the receiver answers (see the module docstring), and no
+    # inline retries: the next check retries.
+    saved = Alert.objects.filter(pk=alert.pk)  # an alert deleted meanwhile saves nothing
+    try:
+        request(WEBHOOK, "POST", url, json=payload(alert, now), max_retries=0, check=WEBHOOK_CHECK)
+    except HttpError as exc:
+        saved.filter(sent__isnull=True).update(delivery_error=f"{now:%Y-%m-%d %H:%M:%S} UTC: {exc}")
+        logger.error(
+            "retention alert %s could not be delivered to ALERT_WEBHOOK_URL (retried "
+            "at the next check): %s",
+            alert.pk,
+            exc,
         )
-        if alert is None:
-            return None  # another checker holds it, or it was sent meanwhile
-        try:
-            # No inline retries: the row stays locked meanwhile; the next check retries.
-            request(
-                WEBHOOK,
-                "POST",
-                url,
-                json=payload(alert, now),
-                max_retries=0,
-                check=WEBHOOK_CHECK,
-            )
-        except HttpError as exc:
-            alert.delivery_error = f"{now:%Y-%m-%d %H:%M:%S} UTC: {exc}"
-            alert.save(update_fields=["delivery_error"])
-            logger.error(
-                "retention alert %s could not be delivered to ALERT_WEBHOOK_URL (retried "
-                "at the next check): %s",
-                alert.pk,
-                exc,
-            )
-            return False
-        alert.sent = datetime.now(UTC)
-        alert.delivery_error = ""
-        alert.save(update_fields=["sent", "delivery_error"])
-        logger.info("retention alert %s delivered to ALERT_WEBHOOK_URL", alert.pk)
-        return True
+        return False
+    saved.update(sent=datetime.now(UTC), delivery_error="")
+    logger.info("retention alert %s delivered to ALERT_WEBHOOK_URL", alert.pk)
+    return True
 
 
 def deliver_pending(
