@@ -3,9 +3,9 @@
 A step that must survive a crash calls `faults.point(name)` where a crash would hurt most:
 the tiers at `hourly:after_write`, `hourly:after_verify`, `hourly:mid_delete`,
 `hourly:late_after_write`, `daily:after_write`, `daily:after_verify`, `daily:mid_delete` and
-`daily:before_rewrite`; the archive at `archive.after_upload`, `archive.before_delete` and
-`archive.after_delete`; a restore at `restore.after_download`; an index rebuild at
-`index.before_record`; a materialized view's run at `view.before_write`.
+`daily:before_rewrite`; the archive at `archive.after_upload`, `archive.before_delete`,
+`archive.after_mark` and `archive.after_delete`; a restore at `restore.after_download`; an
+index rebuild at `index.before_record`; a materialized view's run at `view.before_write`.
 
 Arm: the environment variable ENRICH_FAULT_INJECT names one point, or several separated by
 commas. Die: at an armed point the process logs the point and kills itself with SIGKILL, as

@@ -3,6 +3,7 @@ then writes, while another connection writes in between (an admin save beside a 
 and no transaction open while enrich waits for another service (a webhook's answer, InfluxDB's
 delete), as it would hold the one write lock and every other write would wait with it."""
 
+from tests.support.sqlite_sides import COLLECTION, SIDES
 from tests.support.startup import run_django
 
 # Two connections of their own (one per thread): the "admin" reads the site in a transaction and
@@ -56,30 +57,6 @@ def test_a_transaction_that_reads_then_writes_waits_for_another_writer(tmp_path)
     assert result.stdout.splitlines()[-2:] == ["ok", "[('DE', 'AT')]"]
 
 
-# In the child: `side(work, after, then)` runs `work` in a thread of its own (its own database
-# connection) once `after` is set (10 s at most), adds what it returns (or raised) to `said`
-# and sets `then`.
-SIDES = """
-import threading
-from django.db import connection
-said = []
-
-def side(work, after=None, then=None):
-    def body():
-        try:
-            if after is not None:
-                after.wait(10)
-            said.append(work())
-        except Exception as exc:
-            said.append(f"{work.__name__}: {exc}")
-        finally:
-            if then is not None:
-                then.set()
-            connection.close()
-    thread = threading.Thread(target=body)
-    thread.start()
-    return thread
-"""
 # A receiver (ALERT_WEBHOOK_URL) that answers only once `recorded` is set, or after 3 s.
 RECEIVER = """
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,17 +79,6 @@ class Receiver(BaseHTTPRequestHandler):
 server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 settings.ALERT_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/api/webhook/enrich"
-"""
-# A collector's run record, saved in the thread's own connection.
-COLLECTION = """
-from datetime import UTC, datetime
-from collectors.models import CollectorRun
-
-def collection():
-    CollectorRun.objects.create(
-        source="carbon", provider="uk", target="GB", started=datetime.now(UTC), status="ok"
-    )
-    return "collector run recorded"
 """
 # A failed run's alert is POSTed to the receiver while a collector saves its run record. The
 # record waited for the whole POST while the delivery held a transaction (on SQLite the one
@@ -150,3 +116,4 @@ def test_an_alert_delivery_lets_other_writes_through_while_the_receiver_answers(
         "['collector run recorded', 'webhook answered', 'delivered True']",
         "[(True, '')]",
     ]
+

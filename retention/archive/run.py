@@ -29,7 +29,7 @@ Redis out of reach (the archive's lock, the daily tier's: `retention.archive.loc
 run at once, before the next step, and so do InfluxDB or S3 out of reach in a task's run, which
 its task tries again in the same run (a command's run records the file's error, goes on).
 Crash points for the tests (`archive.after_upload`, `archive.before_delete`,
-`archive.after_delete`): `retention.faults`.
+`archive.after_mark`, `archive.after_delete`): `retention.faults`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from enrich.errors import Transient
@@ -61,14 +60,13 @@ from retention.archive.plan import (
     plan_archive,
 )
 from retention.archive.reader import (
-    MEASUREMENT,
     check_recorded,
     count_rows,
     daily_bytes,
     daily_field_types,
-    read_complete_rows,
 )
 from retention.archive.recorded import recorded_run, write_metadata_point
+from retention.archive.source import delete_archived
 from retention.archive.store import PREFIX, ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.unindexed import ArchiveListing, check_unindexed, unindexed_ahead
@@ -344,47 +342,19 @@ def _archive_object(
             report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
             return True
         renew()
-        with transaction.atomic():  # the row held: the admin's delete of it waits for the end
-            if not ArchiveObject.objects.select_for_update().filter(pk=obj.pk).exists():
-                why = "its row was deleted (in the admin) meanwhile; the next run archives them"
-                report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
-                return True
-            report.records_deleted += _delete_source(obj, rows, ts)
-            faults.point("archive.after_delete")
-            obj.source_deleted = timezone.now()
-            obj.save(update_fields=["source_deleted"])
+        deleted = delete_archived(obj, rows, ts)
+        if deleted is None:
+            why = "its row was deleted (in the admin) meanwhile; the next run archives them"
+            report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
+            return True
+        report.records_deleted += deleted
+        faults.point("archive.after_delete")
     return True
 
 
 def _merged_from(metadata: dict[str, str], stored: bytes, recorded: str) -> bool:
     """Whether the stored bytes are this run's merge of the recorded file (rows + late rows)."""
     return metadata.get("replaces") == recorded and metadata.get("sha256") == sha256_hex(stored)
-
-
-def _delete_source(obj: ArchiveObject, archived: list[fmt.Row], ts: TimeSeries) -> int:
-    """Delete the archived range from the daily tier after checking every row there is in
-    the file (rows written meanwhile stop the delete); return the rows deleted."""
-    end = obj.end_date + timedelta(days=1)
-    current = read_complete_rows(obj.start_date, end, ts)
-    if not holds(archived, current):
-        raise ArchiveError(
-            f"the daily tier has rows in {obj.start_date}..{obj.end_date} that {obj.key} does "
-            "not hold (written after the file); nothing deleted, the next run archives them."
-        )
-    if current:
-        ts.delete(
-            settings.TIER_DATABASE,
-            utc_midnight(obj.start_date),
-            utc_midnight(end),
-            measurement=MEASUREMENT,
-            retention_policy=DAILY_RP,
-        )
-        left = count_rows(obj.start_date, end, ts)
-        if left:
-            raise ArchiveError(
-                f"{left} rows of {obj.key}'s range are still in InfluxDB after the delete."
-            )
-    return len(current)
 
 
 def _expire(obj: ArchiveObject, storage: ArchiveStorage, now: datetime) -> None:

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from retention.archive import run as archive_run
+from retention.archive import source as archive_source
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
@@ -19,10 +19,8 @@ from retention.stats.alerts import detect, open_alerts
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, read_rows
 from tests.retention.conftest import T0
-from tests.support import worker
 from tests.support.admin_deletes import admin_url, delete_in_the_admin, delete_selected
 from tests.support.archive import daily_rows
-from tests.support.row_locks import waits_for_a_row_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -192,36 +190,34 @@ def test_a_row_the_archive_run_makes_the_only_copy_while_it_is_deleted_stays(
     tier, local_archive, admin_client, monkeypatch, delete
 ):
     # The admin checked the row before the run had deleted the file's daily rows (the row then
-    # could go), and its delete waited for the run's lock on the row, then went through: the
-    # file became the only copy of its days with no row to restore it from.
+    # could go), and its delete waited for the run's lock on the row, held while InfluxDB read
+    # and deleted them; then it went through: the file became the only copy of its days with
+    # no row to restore it from. The run marks the row before it deletes the days: a delete
+    # confirmed meanwhile is refused, while InfluxDB still deletes.
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
     deleting, go_on = threading.Event(), threading.Event()
-    delete_source = archive_run._delete_source
+    delete_source = archive_source.delete_source
 
-    def held(*args):  # the run, its lock on the row held, deleting the daily rows
+    def held(*args):  # the run deleting the daily rows
         deleting.set()
         assert go_on.wait(timeout=30)
         return delete_source(*args)
 
-    monkeypatch.setattr(archive_run, "_delete_source", held)
+    monkeypatch.setattr(archive_source, "delete_source", held)
     run = threading.Thread(target=run_archive, args=(NOW,))
     run.start()
     try:
         assert deleting.wait(timeout=60)
         obj = ArchiveObject.objects.get()
-        assert obj.source_deleted is None  # as the admin reads it while the run deletes
-        said = []
+        assert obj.source_deleted is not None  # as the admin reads it while the run deletes
         if delete == "row's page":
-            confirmed = lambda: delete_in_the_admin(admin_client, obj)  # noqa: E731
+            said = delete_in_the_admin(admin_client, obj)
         else:
-            confirmed = lambda: delete_selected(admin_client, ArchiveObject, obj)  # noqa: E731
-        confirm = threading.Thread(target=lambda: said.extend(confirmed()))
-        confirm.start()
-        worker.until(waits_for_a_row_lock, seconds=30)
+            said = delete_selected(admin_client, ArchiveObject, obj)
+        assert tier.rows()  # refused before the run's delete went on
     finally:
         go_on.set()
         run.join(timeout=60)
-    confirm.join(timeout=60)
     obj.refresh_from_db()  # still there
     assert obj.source_deleted and tier.rows() == []
     assert said and f"{obj.key}" in said[0] and "only copy of its days" in said[0], said

@@ -17,6 +17,8 @@ for every retention test by tests/retention/conftest.py: the fixtures `tier`, `s
 `restore_worker_env(settings, tier, endpoint)`: the environment of a Celery worker
 (tests/support/worker.py) restoring from that S3 endpoint into the `tier` fixture's databases.
 
+`archive_killed_at(tier, s3, fault, as_of)`: an archive command run in a child process that
+kills itself at a crash point.
 `take_over(other)`: a command's archive lock expired and `other` took it (call it mid-run);
 `stopped_by_lost_lock(other, *argv)`: the paragraph that command stopped with, `other`'s lock
 left to it.
@@ -334,6 +336,27 @@ def s3_fixture(settings, tmp_path, moto_server_slot) -> Iterator[MotoS3]:
         yield moto
     finally:
         moto_server_slot[:] = [moto.server]  # a test may have stopped or replaced it
+
+
+def archive_killed_at(tier: Tier, s3: MotoS3, fault: str, as_of: date):
+    """`manage.py archive_to_s3 --as-of as_of` in a child process on the `tier` and `s3`
+    fixtures, killing itself at the crash point `fault` (ENRICH_FAULT_INJECT, retention.faults);
+    its CompletedProcess."""
+    from tests.support.worker import manage_in_child
+
+    return manage_in_child(
+        "archive_to_s3",
+        "--as-of",
+        as_of.isoformat(),
+        timeout=120,
+        TIER_DATABASE=tier.database,
+        INFLUXDB_DATABASE=tier.enrich_database,
+        S3_ARCHIVE_BUCKET=BUCKET,
+        S3_ENDPOINT_URL=s3.endpoint,
+        AWS_ACCESS_KEY="testing",
+        AWS_SECRET_KEY="testing",
+        ENRICH_FAULT_INJECT=fault,
+    )
 
 
 def restore_worker_env(settings, tier: Tier, s3_endpoint: str, **more: str) -> dict[str, str]:

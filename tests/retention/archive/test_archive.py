@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -25,8 +24,14 @@ from retention.archive.run import run_archive
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP
-from tests.support import worker as worker_support
-from tests.support.archive import BUCKET, Recording, as_rows, daily_rows, midnight
+from tests.support.archive import (
+    BUCKET,
+    Recording,
+    archive_killed_at,
+    as_rows,
+    daily_rows,
+    midnight,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -247,22 +252,6 @@ def test_the_store_going_down_mid_run_deletes_nothing_and_a_rerun_finishes(tier,
     assert tier.rows() == []
 
 
-def _archive_in_a_subprocess(tier, s3, fault: str) -> subprocess.CompletedProcess:
-    return worker_support.manage_in_child(
-        "archive_to_s3",
-        "--as-of",
-        NOW.date().isoformat(),
-        timeout=120,
-        TIER_DATABASE=tier.database,
-        INFLUXDB_DATABASE=tier.enrich_database,
-        S3_ARCHIVE_BUCKET=BUCKET,
-        S3_ENDPOINT_URL=s3.endpoint,
-        AWS_ACCESS_KEY="testing",
-        AWS_SECRET_KEY="testing",
-        ENRICH_FAULT_INJECT=fault,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "fault, row_recorded",
@@ -273,7 +262,7 @@ def test_a_process_killed_between_upload_and_delete_loses_nothing(tier, s3, faul
     tier.write(readings)
     key = "archives/2022/data_2022-01-01.parquet"
 
-    killed = _archive_in_a_subprocess(tier, s3, fault)
+    killed = archive_killed_at(tier, s3, fault, NOW.date())
     assert killed.returncode == -9, killed.stderr  # SIGKILL, as the OOM killer would
     assert s3.client().head_object(Bucket=BUCKET, Key=key)["StorageClass"] == "GLACIER_IR"
     assert ArchiveObject.objects.filter(key=key).exists() is row_recorded

@@ -12,7 +12,7 @@ import pytest
 
 from enrich.redis.lock import RunLock
 from retention.archive import lock as archive_lock
-from retention.archive import run as archive_run
+from retention.archive import source as archive_source
 from retention.archive.run import run_archive
 from retention.entities.discovery import discover
 from retention.entities.ha_source import count_samples
@@ -55,7 +55,7 @@ def test_a_late_point_folded_while_the_archive_deletes_its_day_is_kept(
     before = the_row()
     late = [(FIRST + 12 * HOUR, 3.0)]  # a buffered state of that day arrives
     ha.write(official_readings(POWER, late, unit="W", device_class="power"))
-    real_read = archive_run.read_complete_rows
+    real_read = archive_source.read_complete_rows
     beside = []
 
     def fold_meanwhile(start, end, ts):
@@ -63,7 +63,7 @@ def test_a_late_point_folded_while_the_archive_deletes_its_day_is_kept(
         beside.append(tiers.downsample_hourly(FIRST.date(), FIRST.date() + DAY))
         return rows
 
-    monkeypatch.setattr(archive_run, "read_complete_rows", fold_meanwhile)
+    monkeypatch.setattr(archive_source, "read_complete_rows", fold_meanwhile)
     report = run_archive(NOW)
     assert report.errors == [] and report.records_deleted == 1
     entity = Entity.objects.get(entity_id=POWER)
