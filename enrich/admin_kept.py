@@ -5,10 +5,13 @@ while a selected row must stay, naming each and why. Used by the retention recor
 (retention.admin_records) and the collector runs (collectors.admin).
 
 A confirmed delete locks its rows before it checks them, in the transaction that deletes them:
-a run holding a row (the archive's, as it makes a file the only copy of its days) is waited
-for, and what it committed decides."""
+a run holding a row is waited for, and what it committed decides. What a check asks of another
+service (whether the archive's store holds a row's file intact) is read before, outside any
+transaction (`checked_first`): on SQLite a transaction holds the database's one write lock, so
+every other write would wait for the store."""
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 
 from django.contrib import messages
 from django.contrib.admin.actions import delete_selected
@@ -30,16 +33,23 @@ class KeptRowsAdmin(SelectionAdmin):
         at once in fewer queries)."""
         return [f"{obj}: {why}" for obj in rows if (why := self.kept_because(obj))]
 
+    def checked_first(self, rows: Iterable) -> AbstractContextManager:
+        """A block in which `kept_because` finds what it asks of another service about `rows`
+        read already (read again for a row changed meanwhile); nothing by default."""
+        return nullcontext()
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # The row's page offers no deletion it would refuse; the list's action checks each.
         return super().has_delete_permission(request, obj) and not (obj and self.kept_because(obj))
 
     def delete_view(self, request, object_id, extra_context=None):
-        if request.method != "POST":  # the confirmation page deletes nothing
-            return self._delete_unless_kept(request, object_id, extra_context)
-        with transaction.atomic(using=router.db_for_write(self.model)):
-            self._lock(self.model._default_manager.filter(pk=unquote(object_id)))
-            return self._delete_unless_kept(request, object_id, extra_context)
+        obj = self.get_object(request, unquote(object_id))  # None for an id of no row
+        with self.checked_first([] if obj is None else [obj]):
+            if request.method != "POST":  # the confirmation page deletes nothing
+                return self._delete_unless_kept(request, object_id, extra_context)
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                self._lock(self.model._default_manager.filter(pk=unquote(object_id)))
+                return self._delete_unless_kept(request, object_id, extra_context)
 
     @staticmethod
     def _lock(rows) -> None:
@@ -63,7 +73,10 @@ class KeptRowsAdmin(SelectionAdmin):
     @staticmethod
     def delete_selected_kept(modeladmin, request: HttpRequest, queryset):
         """Django's "Delete selected", unless a selected row must stay: then none is deleted."""
-        with transaction.atomic(using=router.db_for_write(queryset.model)):
+        with (
+            modeladmin.checked_first(queryset),
+            transaction.atomic(using=router.db_for_write(queryset.model)),
+        ):
             if request.POST.get("post"):  # confirmed: the rows are deleted in this transaction
                 modeladmin._lock(
                     queryset.model._default_manager.filter(pk__in=queryset.values("pk"))

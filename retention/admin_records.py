@@ -20,6 +20,10 @@ page, or the list after "Delete selected", says why (`kept_because`):
   (not a lost tier policy's: nothing raises it again; deleting it acknowledges the loss).
 """
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils import timezone
@@ -164,14 +168,24 @@ class ArchiveObjectAdmin(RecordAdmin):
     search_fields = ("key", "checksum")
     date_hierarchy = "start_date"
 
+    @contextmanager
+    def checked_first(self, rows: Iterable[ArchiveObject]) -> Iterator[None]:
+        """The store read for the files of `rows` that are the only copy of their days."""
+        token = _CHECKED.set({_file_of(obj): file_problem(obj) for obj in rows if _only_copy(obj)})
+        try:
+            yield
+        finally:
+            _CHECKED.reset(token)
+
     def kept_because(self, obj: ArchiveObject) -> str:
-        if obj.expired or not obj.source_deleted or not obj.verified:
+        if not _only_copy(obj):
             return ""  # no file, or InfluxDB still holds its days: the next run adopts it
         left = timezone.localtime(obj.source_deleted)  # the day the row's page shows
         only_copy = (f"restore finds {obj.key} only through this row, and the file is the only "
                      f"copy of its days (their daily rows left InfluxDB on {left:%Y-%m-%d}); "
                      "without the row restore finds nothing there and the file never expires.")  # fmt: skip
-        problem = file_problem(obj)
+        checked = _CHECKED.get() or {}
+        problem = checked[file] if (file := _file_of(obj)) in checked else file_problem(obj)
         if problem is None:
             return (f"{only_copy} A row whose file is gone from the store or damaged may be "
                     "deleted, to archive the range again.")  # fmt: skip
@@ -183,6 +197,21 @@ class ArchiveObjectAdmin(RecordAdmin):
     @admin.display(description="size (KiB)", ordering="file_size")
     def size_kib(self, obj: ArchiveObject) -> str:
         return f"{obj.file_size / 1024:.1f}"
+
+
+# What `checked_first` read of the store, by `_file_of`: for the row's own check, unless the
+# row names another file by then.
+_CHECKED: ContextVar[dict[tuple, str | None] | None] = ContextVar("archive_files", default=None)
+
+
+def _only_copy(obj: ArchiveObject) -> bool:
+    """Whether the row says its file is the only copy of its days (verified, its daily rows
+    gone from InfluxDB, not expired)."""
+    return bool(obj.verified and obj.source_deleted and not obj.expired)
+
+
+def _file_of(obj: ArchiveObject) -> tuple:
+    return (obj.target, obj.bucket, obj.key, obj.checksum)
 
 
 def file_problem(obj: ArchiveObject) -> str | None:

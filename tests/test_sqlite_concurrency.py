@@ -117,3 +117,73 @@ def test_an_alert_delivery_lets_other_writes_through_while_the_receiver_answers(
         "[(True, '')]",
     ]
 
+
+# A delete confirmed in the admin of an archive file's row (the only copy of its days: whether
+# the store holds the file intact decides) while a collector saves its run record; the store
+# reads the file only once `recorded` is set (or after 3 s). The delete read the file inside
+# the transaction that locks the row (on SQLite the one write lock): the record waited for it.
+ARCHIVE_ROW_PAGE_BESIDE_A_COLLECTION = (
+    SIDES
+    + COLLECTION
+    + """
+import hashlib
+from datetime import date
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.test.utils import setup_test_environment
+from django.urls import reverse
+from retention.archive.local import LocalStorage
+from retention.models import ArchiveObject
+setup_test_environment()
+call_command("migrate", verbosity=0)
+storage, data, now = LocalStorage(settings.ARCHIVE_LOCAL_DIR), b"the file", datetime.now(UTC)
+key = "archives/2022/data_2022-01-01.parquet"
+storage.put(key, data)
+obj = ArchiveObject.objects.create(
+    key=key, target="local", bucket=storage.location, start_date=date(2022, 1, 1),
+    end_date=date(2022, 12, 31), record_count=1, file_size=len(data),
+    checksum=hashlib.sha256(data).hexdigest(), compression="gzip", created=now, verified=now,
+    source_deleted=now,
+)
+admin = get_user_model().objects.create_superuser("admin", password="not-used-here")
+connection.close()
+reading, recorded = threading.Event(), threading.Event()
+get = LocalStorage.get
+
+def slow_get(self, key):
+    reading.set()
+    recorded.wait(3)
+    said.append("file read")
+    return get(self, key)
+
+LocalStorage.get = slow_get
+
+def delete():
+    client = Client()
+    client.force_login(admin)
+    url = reverse("admin:retention_archiveobject_delete", args=[obj.pk])
+    answer = client.post(url, {"post": "yes"}, follow=True)
+    return f"{answer.status_code}: {[str(m) for m in answer.context['messages']]}"
+
+threads = [side(delete, then=reading), side(collection, after=reading, then=recorded)]
+[t.join() for t in threads]
+print(said[:2])
+print(said[2:], ArchiveObject.objects.count())
+"""
+)
+
+
+def test_an_archive_row_delete_lets_other_writes_through_while_the_store_reads(tmp_path):
+    result = run_django(
+        ARCHIVE_ROW_PAGE_BESIDE_A_COLLECTION,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        S3_ARCHIVE_BUCKET="",
+        ARCHIVE_LOCAL_DIR=str(tmp_path / "archive"),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    first, then = result.stdout.splitlines()[-2:]
+    assert first == "['collector run recorded', 'file read']"
+    assert "cannot be deleted: restore finds archives/2022/data_2022-01-01.parquet only" in then
+    assert then.endswith(" 1")  # the row stays
