@@ -16,6 +16,7 @@ from enrich.redis.lock import LockLost, RunLock
 from retention.archive import lock as archive_lock
 from retention.archive import plan as archive_plan
 from retention.archive import run as archive
+from retention.archive import source as archive_source
 from retention.models import RetentionRun, TierChunk
 from retention.tiers import chunks
 from retention.tiers import runner as tiers
@@ -84,7 +85,7 @@ def test_the_archive_lock_is_renewed_while_planning_past_its_expiry(
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
     monkeypatch.setattr(archive_lock, "LOCK_SECONDS", lifetime)
     second = Contender(_take_archive_lock)
-    for reads in (archive_plan, archive):  # planning, and the check before each delete
+    for reads in (archive_plan, archive_source):  # planning, and the check before each delete
         slowed(monkeypatch, reads, "read_complete_rows", 0.4, before=second.attempt)
     began = time.monotonic()
     # Cutoff 2023-01-01: the months of 2022 are planned, whatever day the test runs on.
