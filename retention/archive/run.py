@@ -327,7 +327,9 @@ def _archive_object(
             "storage_class": verified_info.storage_class,
             "created": created,
             "verified": timezone.now(),
-            "source_deleted": None,
+            # A merge's old days left InfluxDB with the file it replaces: they stay gone (the
+            # admin keeps the row of their only copy) until the late rows' delete marks it anew.
+            "source_deleted": planned.existing.source_deleted if trusted else None,
             "expired": None,
         },
     )

@@ -12,7 +12,8 @@ collector's run record, an admin save) would wait for InfluxDB's reads and delet
   days and refuses.
 - A check that fails before the delete is sent (rows written meanwhile, InfluxDB out of
   reach), or a delete InfluxDB refuses as a whole (`UnsafeDelete`: the hourly tier holds rows
-  of those days), takes the mark back: the days stay in InfluxDB, as the row says.
+  of those days), takes the mark back: the days stay in InfluxDB, as the row says (a merged
+  file's row, of late rows in a range archived before, says again when its old days left).
 - Once the delete is sent the mark stays, also when it fails or leaves rows behind, and so
   does one a process killed after the UPDATE leaves: days (some) still in InfluxDB under a
   marked row are found by the next run in the archived range, which adopts the file (it holds
@@ -44,7 +45,7 @@ def delete_archived(obj: ArchiveObject, archived: list[fmt.Row], ts: TimeSeries)
     """Mark the row, check the file's days once more (`check_source`) and delete them
     (`delete_source`); the rows deleted, None when the row was deleted (in the admin) before it
     was marked: then nothing is deleted."""
-    marked = timezone.now()
+    marked, before = timezone.now(), obj.source_deleted  # a merge's: when its old days left
     if not ArchiveObject.objects.filter(pk=obj.pk).update(source_deleted=marked):
         return None
     obj.source_deleted = marked
@@ -59,9 +60,9 @@ def delete_archived(obj: ArchiveObject, archived: list[fmt.Row], ts: TimeSeries)
         # sent the mark stays, also when it fails (see the module docstring).
         if not sent or isinstance(exc, UnsafeDelete):
             ArchiveObject.objects.filter(pk=obj.pk, source_deleted=marked).update(
-                source_deleted=None
+                source_deleted=before
             )
-            obj.source_deleted = None
+            obj.source_deleted = before
         raise
     return len(current)
 
