@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from retention.entities.discovery import discover
 from retention.entities.ha_source import count_samples
 from retention.tiers import runner as tiers
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
-from tests.retention.conftest import T0
+from tests.retention.conftest import T0, official_readings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -110,3 +111,22 @@ def test_total_increasing_meter_with_a_state_class_is_unchanged(ha_db, layout):
     hours = growth(entity.entity_id)
     assert (hours[0], hours[1], hours[2], hours[3]) == (0, 2.0, 0, 1.0)
     assert "last_reset" not in read_rows(HOURLY_RP, T0, T0 + DAY)[entity.entity_id][3].fields
+
+
+def test_meter_attributes_home_assistant_writes_as_tags_are_read_by_the_tiers(ha_db):
+    # `tags_attributes: [state_class, last_reset]` in Home Assistant's InfluxDB integration
+    # writes them as tags, not `*_str` fields. The hourly tier read the net meter as
+    # total_increasing (12 -> 2 a reset, +2; 1.0 at 03:10 +1: 3 kWh) while the views read -11.
+    readings = []
+    for seconds, reading in ((600, 12.0), (4200, 2.0), (7800, -3.5), (11400, 1.0)):
+        tags = {"state_class": "total", "last_reset": "2024-03-01T00:00:00+00:00"}
+        readings += official_readings("sensor.grid_net_energy", [(seconds, reading)],
+                                      unit="kWh", extra_tags=tags)  # fmt: skip
+    ha_db.write(readings)
+    discover(ha_db.name, "official")
+
+    run(tiers.downsample_hourly, D0, D0 + DAY)
+
+    hours = growth("sensor.grid_net_energy")
+    assert close(hours[1], -10.0) and close(hours[2], -5.5) and close(hours[3], 4.5)
+    assert close(sum(hours.values()), -11.0)
