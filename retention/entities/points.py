@@ -38,7 +38,7 @@ from functools import lru_cache
 from typing import Any
 
 from retention.entities.samples import Sample
-from retention.entities.units import UNIT_ATTRIBUTE, WEATHER_UNITS
+from retention.entities.units import UNIT_ATTRIBUTE, WEATHER_UNITS, official_attribute
 from retention.models import Entity
 
 logger = logging.getLogger(__name__)
@@ -148,16 +148,6 @@ def sample_from_state(
     if number is not None:
         return finish(time, number, None, kind, attributes or {}, written)
     return finish(time, None, raw, kind, attributes or {}, written)
-
-
-def official_attribute(values: Mapping[str, Any], name: str) -> str:
-    """A string attribute of an official-layout point: its `<name>_str` field, else the tag
-    `<name>` (Home Assistant writes the attributes its `tags_attributes` lists as tags, which
-    SELECT * returns with the fields when the query does not group by them); "" without."""
-    for written in (values.get(f"{name}_str"), values.get(name)):
-        if isinstance(written, str):
-            return written
-    return ""
 
 
 def sample_from_official(time: datetime, fields: Mapping[str, Any], kind: str) -> Sample | None:

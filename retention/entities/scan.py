@@ -48,12 +48,8 @@ from django.conf import settings
 
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
-from retention.entities.points import (
-    INGESTOR_MEASUREMENT,
-    ingestor_raw_attributes,
-    official_attribute,
-)
-from retention.entities.units import WEATHER_UNITS, official_units
+from retention.entities.points import INGESTOR_MEASUREMENT, ingestor_raw_attributes
+from retention.entities.units import WEATHER_UNITS, official_attribute, official_units
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
 

@@ -5,7 +5,8 @@ throughout, its °F history converted).
 
 Home Assistant records the unit with its data: in the official layout's default the
 measurement is the unit (`W`, `kW`, `°F`, `°C`: a sensor switched from W to kW goes on in
-another measurement), else a `unit_of_measurement_str` field of each point; in the HA Ingestor
+another measurement), else a `unit_of_measurement_str` field of each point (a tag
+`unit_of_measurement` where its `tags_attributes` lists it); in the HA Ingestor
 layout the `unit_of_measurement` attribute of each point. An entity's unit can change (a
 person sets another display unit, an integration update), so each point is converted by its
 own unit (`Units.convert`):
@@ -224,8 +225,9 @@ class Units:
     def official(self, measurement: str, fields: Mapping[str, Any]
                  ) -> tuple[Convert, Mapping[str, Convert]]:  # fmt: skip
         """The conversions of an official-layout point with `fields`: of its reading (by its
-        `unit_of_measurement_str` field) and of its attributes (`attributes`)."""
-        convert = self.convert(measurement, fields.get(OFFICIAL_UNIT_FIELD))
+        `unit_of_measurement_str` field, or the tag `unit_of_measurement` that the
+        integration's `tags_attributes` makes) and of its attributes (`attributes`)."""
+        convert = self.convert(measurement, official_attribute(fields, UNIT_ATTRIBUTE))
         if not self.attributes_now:
             return convert, NONE
         return convert, self.attributes(measurement, official_units(fields))
@@ -269,10 +271,20 @@ class Units:
         )  # fmt: skip
 
 
+def official_attribute(values: Mapping[str, Any], name: str) -> str:
+    """A string attribute of an official-layout point: its `<name>_str` field, else the tag
+    `<name>` (Home Assistant writes the attributes its `tags_attributes` lists as tags, which
+    SELECT * returns with the fields when the query does not group by them); "" without."""
+    for written in (values.get(f"{name}_str"), values.get(name)):
+        if isinstance(written, str):
+            return written
+    return ""
+
+
 def official_units(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A weather point's unit attributes in the official layout (`temperature_unit_str`, ...)
-    by attribute name."""
-    return {name: fields.get(f"{name}_str") for name in WEATHER_UNITS}
+    """A weather point's unit attributes in the official layout (`temperature_unit_str`, ...,
+    or those tags: `official_attribute`) by attribute name (None for those it has not)."""
+    return {name: official_attribute(fields, name) or None for name in WEATHER_UNITS}
 
 
 def converted(

@@ -11,8 +11,8 @@ measurements (`raw_measurements`: `W` and `kW` for a sensor whose unit changed) 
 float/integer `value` field and no `state` field: every point is then one number (Home
 Assistant writes numbers to `value` and drops unknown/unavailable states), in the unit of its
 measurement (a measurement that records units per point, in a `unit_of_measurement_str`
-field, qualifies while all the entity's points there are in the unit Home Assistant writes
-now). Its points are read as CSV (InfluxDB writes CSV about 3x faster than JSON), a
+field or a `unit_of_measurement` tag, qualifies while all the entity's points there are in
+the unit Home Assistant writes now). Its points are read as CSV (InfluxDB writes CSV about 3x faster than JSON), a
 measurement at a time, split at commas and converted by numpy into integer nanoseconds and
 floats (numpy parses the text as float() does: the nearest double), converted to W by the
 measurement's unit (`retention.entities.units`) and merged in time order. Of points at the
@@ -41,7 +41,7 @@ from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
 from enrich.readings import EPOCH
 from retention.entities.ha_source import selector
 from retention.entities.samples import Sample
-from retention.entities.units import OFFICIAL_UNIT_FIELD, Units
+from retention.entities.units import OFFICIAL_UNIT_FIELD, UNIT_ATTRIBUTE, Units
 from retention.models import Entity
 from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate, clamp
 from retention.tiers.stepwise import step_sums
@@ -78,24 +78,29 @@ def plain_power(entity: Entity) -> bool:
             return False  # CSV would quote the name: read_power splits lines at commas
         try:
             fields = get_timeseries().field_keys(settings.HA_INFLUXDB_DATABASE, measurement)
+            tags = get_timeseries().tag_keys(settings.HA_INFLUXDB_DATABASE, measurement)
         except InfluxQueryError:
             return False  # the general path reports it
         types = set(fields.get("value", "").split(","))
         if "state" in fields or not types or not types <= {"float", "integer"}:
             return False
-        if OFFICIAL_UNIT_FIELD in fields and _other_units(measurement, where, params, units):
+        # The unit a point records: a field, or a tag (the integration's `tags_attributes`).
+        written = [key for key, keys in ((OFFICIAL_UNIT_FIELD, fields), (UNIT_ATTRIBUTE, tags))
+                   if key in keys]  # fmt: skip
+        if any(_other_units(measurement, key, where, params, units) for key in written):
             return False
     return True
 
 
-def _other_units(measurement: str, where: str, params: dict, units: Units) -> bool:
-    """Whether a point of the entity in `measurement` records a unit other than the one Home
-    Assistant writes now (its reading would need its own conversion)."""
+def _other_units(measurement: str, key: str, where: str, params: dict, units: Units) -> bool:
+    """Whether a point of the entity in `measurement` records a unit (in the field or tag
+    `key`) other than the one Home Assistant writes now (its reading would need its own
+    conversion; a point without the tag counts, as it compares equal to '')."""
     if units.now is None:
         return False  # every point is read in the registry's unit
     query = (
         f'SELECT COUNT("value") FROM {quote_ident(measurement)} WHERE {where} '
-        f"AND {quote_ident(OFFICIAL_UNIT_FIELD)} != $unit"
+        f"AND {quote_ident(key)} != $unit"
     )
     bound = {**params, "unit": units.now}
     with get_timeseries().query(settings.HA_INFLUXDB_DATABASE, query, params=bound) as rows:

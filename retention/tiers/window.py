@@ -25,7 +25,7 @@ from enrich.influx import TimeSeries, get_timeseries, quote_ident
 from enrich.influx.bulk import csv_fetch, csv_parse, parse_tags, supports_csv
 from enrich.readings import EPOCH
 from retention.entities import ha_source
-from retention.entities.points import METER_ATTRIBUTES, finish, sample_from_official
+from retention.entities.points import STRING_ATTRIBUTES, finish, sample_from_official
 from retention.entities.samples import Sample, at_nanos, aware_sample
 from retention.entities.sources import merged_samples, raw_measurements
 from retention.entities.units import Convert, Units, converted
@@ -187,7 +187,7 @@ def _columns(header: list[str], types: dict[str, str], fetched: Fetched) -> list
             columns.append((index, name, CONVERTERS.get(kind)))
         elif name not in fetched.tags:
             columns.append((index, name, None))
-        elif name in ("value", "state", *METER_ATTRIBUTES) or name.endswith("_str"):
+        elif name in ("value", "state", *STRING_ATTRIBUTES) or name.endswith("_str"):
             # a tag sample_from_official looks at (`tags_attributes` makes an attribute a tag)
             columns.append((index, name, str))
     return columns

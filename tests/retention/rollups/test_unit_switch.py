@@ -6,7 +6,8 @@ Home Assistant records the unit in three ways (reference/ha_influx_schema.md):
 - official layout, measurement = the unit (the default): the W points stay in the measurement
   `W`, the kW points go to the measurement `kW`;
 - official layout, measurement = the entity id: one measurement, the unit in the field
-  `unit_of_measurement_str` of every point;
+  `unit_of_measurement_str` of every point (or, with `tags_attributes: [unit_of_measurement]`,
+  in the tag `unit_of_measurement`);
 - HA Ingestor: one measurement, the unit in the `attributes` JSON (or, older writer, the
   field `attr_unit_of_measurement`) of every point.
 
@@ -56,6 +57,12 @@ def write_official_by_entity_id(ha_db: HaDatabase) -> None:
     ha_db.write(official_readings(HEATER, _points(KW_POINTS), unit="kW", measurement=HEATER))
 
 
+def write_official_unit_tag(ha_db: HaDatabase) -> None:
+    for points, unit in ((W_POINTS, "W"), (KW_POINTS, "kW")):
+        tag = {"unit_of_measurement": unit}  # the integration's tags_attributes lists it
+        ha_db.write(official_readings(HEATER, _points(points), measurement=HEATER, extra_tags=tag))
+
+
 def write_ingestor(writer: str):
     def write(ha_db: HaDatabase) -> None:
         ha_db.write(ingestor_readings(HEATER, _points(W_POINTS), unit="W", writer=writer))
@@ -67,6 +74,7 @@ def write_ingestor(writer: str):
 WRITERS = {
     "official-W-then-kW-measurement": ("official", ("W", "kW"), write_official_by_unit),
     "official-unit-field": ("official", (HEATER,), write_official_by_entity_id),
+    "official-unit-tag": ("official", (HEATER,), write_official_unit_tag),
     "ingestor-json": ("ingestor", (INGESTOR_MEASUREMENT,), write_ingestor("json")),
     "ingestor-attr": ("ingestor", (INGESTOR_MEASUREMENT,), write_ingestor("attr")),
 }
