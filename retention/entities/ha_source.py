@@ -18,16 +18,18 @@ held in memory; the points of several measurements are merged as they stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
 
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
+from retention.entities.points import INGESTOR_MEASUREMENT
 from retention.entities.samples import Sample
 from retention.entities.sources import Source, deduplicated, merged_rows, source_of
 from retention.models import Entity
+from retention.schema import TIER_MEASUREMENT
 
 CHUNK_SIZE = 10000
 
@@ -196,3 +198,50 @@ def first_sample_time(
     with get_timeseries().query(_database(database), query, params=params) as rows:
         firsts = [row.time for row in rows if row.time is not None]
     return min(firsts, default=None)
+
+
+def unrecorded_measurements(
+    entities: Sequence[Entity], *, database: str | None = None
+) -> dict[str, dict[str, datetime]]:
+    """Entity id -> {measurement: its first point there} for the official-layout entities
+    whose newest point is in a measurement their registry entry does not list
+    (`raw_measurements`): Home Assistant's InfluxDB integration writes them there since a
+    change of its measurement settings (measurement_attr, override_measurement,
+    default_measurement, a unit), and discovery has not run since. Reading, counting or
+    deleting the entity's points would miss those. (Older points of its tags in another
+    measurement are another writer's, beside it: the tiers never touch them.) One index query
+    (SHOW TAG VALUES), and a few point queries per entity id found in a measurement not its
+    own (the domain tag decides)."""
+    db = _database(database)
+    by_object: dict[str, list[Entity]] = {}
+    for entity in entities:
+        if entity.layout == Entity.Layout.OFFICIAL and "." in entity.entity_id:
+            by_object.setdefault(entity.object_id, []).append(entity)
+    found: dict[str, dict[str, datetime]] = {}
+    if not by_object:
+        return found
+    # Every (measurement, entity_id tag) pair of the index, one series per measurement.
+    with get_timeseries().query(db, 'SHOW TAG VALUES WITH KEY = "entity_id"') as pairs:
+        places = {(row.measurement, str(row.values.get("value"))) for row in pairs}
+    for measurement, object_id in sorted(places):
+        if measurement in (INGESTOR_MEASUREMENT, TIER_MEASUREMENT):
+            continue
+        for entity in by_object.get(object_id, ()):
+            source = source_of(entity)
+            if measurement in source.measurements:
+                continue
+            there = _edge(db, (measurement,), source, "DESC")
+            known = _edge(db, source.measurements, source, "DESC")
+            if there is not None and (known is None or there > known):
+                first = _edge(db, (measurement,), source, "ASC") or there
+                found.setdefault(entity.entity_id, {})[measurement] = first
+    return found
+
+
+def _edge(db: str, measurements: Sequence[str], source: Source, order: str) -> datetime | None:
+    """The time of the entity's first (`order` ASC) or newest (DESC) point in `measurements`."""
+    tables = ", ".join(quote_ident(m) for m in measurements)
+    query = f"SELECT * FROM {tables} WHERE {source.where} ORDER BY time {order} LIMIT 1"
+    with get_timeseries().query(db, query, params=source.params) as rows:
+        times = [row.time for row in rows if row.time is not None]  # one per measurement
+    return (max if order == "DESC" else min)(times, default=None)

@@ -37,7 +37,7 @@ from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity, TierChunk
 from retention.tiers import ahead as tier_ahead
-from retention.tiers import density
+from retention.tiers import density, unrecorded
 from retention.tiers import reader as tier_reader
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import DayTier, Outcome, find_chunk, set_chunk, still_held
@@ -110,7 +110,8 @@ class HourlyTier(DayTier):
     # -- what there is to do --
     def work_days(self) -> list[date]:
         """Days not deleted yet, from where raw data, the chain of hourly rows or a day not
-        finished starts."""
+        finished starts (entities with points discovery has not found left out: `unrecorded`)."""
+        self.entities = unrecorded.leave_out(self.entities, self.outcome, self.database)
         if not self.entities:
             return []
         start = self.start
@@ -279,11 +280,8 @@ class HourlyTier(DayTier):
                         logger.warning(
                             "%s: %d of %d raw points of %s left after an interrupted delete; "
                             "deleting the rest (the hourly rows hold them all)",
-                            entity.entity_id,
-                            raw,
-                            accounted,
-                            day,
-                        )
+                            entity.entity_id, raw, accounted, day,
+                        )  # fmt: skip
                     to_delete.append((entity, raw))
         computed = self.ahead.take(day) if not verified and chunk is None else None
         if computed is not None and len(to_aggregate) < len(self.entities):
