@@ -81,6 +81,10 @@ from retention.timeutil import utc_midnight
 logger = logging.getLogger(__name__)
 
 KEPT_ROWS = "archived and verified; its rows stay in InfluxDB meanwhile"
+# What the log says of a file that failed (retention.archive.source: `delete_sent`).
+UNSENT = "archiving %s failed; nothing of it was deleted"
+SENT = ("archiving %s failed once the delete of its rows was sent to InfluxDB (some or all may "
+        "be gone; the file holds them, verified; the next run deletes what is left)")  # fmt: skip
 
 T = TypeVar("T")
 Progress = Callable[[list[T]], Iterable[T]]
@@ -178,7 +182,9 @@ def run_archive(
                     requeued is not None and isinstance(exc, Transient)
                 ):
                     raise
-                logger.exception("archiving %s failed; nothing of it was deleted", planned.key)
+                logger.exception(
+                    SENT if getattr(exc, "delete_sent", False) else UNSENT, planned.key
+                )
                 report.errors.append(f"{planned.key}: {type(exc).__name__}: {exc}")
                 continue
             if done:
