@@ -106,10 +106,12 @@ def energy_rows(
     prices: PriceBook,
     partly: dict[date, list[tuple[datetime, datetime]]] | None = None,
     tiered_unit: TieredUnit | None = None,
+    own: bool = False,
 ) -> Outcome:
     """The entity's rows for the local days first..last (the open day up to `now`); `partly`:
     the local days partly archived, with their archived pieces (`rollups.archived`);
-    `tiered_unit`: the unit its tier rows were converted by, when an edit changed it."""
+    `tiered_unit`: the unit its tier rows were converted by, when an edit changed it; `own`:
+    nothing carried in before `first`, read from its own first point on (`rollups.fewer`)."""
     outcome = Outcome()
     start, end = local_day_start(first), min(local_day_start(last + timedelta(days=1)), now)
     if end <= start:
@@ -146,6 +148,8 @@ def energy_rows(
                 pieces[local_date(row.window_start)].append(piece)
                 points[local_date(row.window_start)] += row_points(row)
         else:
+            if own and part.start == start:
+                part.samples, part.doubt = [s for s in part.samples if s.time >= start], None
             if part.doubt:  # its first day starts from the value a tier row carries in
                 other_kind[local_date(part.start)] = f"{CARRIED}, {part.doubt}"
             points.update(_raw_points(part))

@@ -16,17 +16,19 @@ the previous refresh (an area from the first_seen of its new sensors; an entity 
 admin and discovered again), so newly discovered entities get their history. The open bucket
 (containing now) is written up to now with partial=True. A row it would build from fewer
 source points than the stored row was built from, or read on across days read from fewer, is
-kept and named in the run, as a rebuild keeps it (`retention.rollups.fewer`): points deleted
-on purpose are written by a rebuild asked to; the rows of an entity or area whose registry
-edits are noted are written (the follow-up after the refresh computes them again). Every view
-in turn (the beat's task, `manage.py refresh_views`, `MaterializedViewManager().refresh()`):
+kept and named in the run, as a rebuild keeps it (`retention.rollups.fewer`; a day read on
+across them from more points of its own than stored, today's, is written from its own first
+point on, partial): points deleted on purpose are written by a rebuild asked to; the rows of
+an entity or area whose registry edits are noted are written (the follow-up after the refresh
+computes them again). Every view in turn (the beat's task, `manage.py refresh_views`, `MaterializedViewManager().refresh()`):
 `retention.rollups.refresh`.
 
 Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebuild`): the
 buckets of the local days start..end (both included) are recomputed; the watermark is not
 moved. Rows whose source data is gone entirely are left as they are, and so are rows it would
 build from fewer source points than they were, or read on across days read from fewer,
-unless asked (`retention.rollups.fewer`).
+unless asked (`retention.rollups.fewer`; the latter read from more points of their own than
+stored are written from their own first point on, as by the refresh).
 
 Edits of the entity registry (`retention.rollups.follow`): an edit that changes what a view
 reads of an entity is followed by a run of mode "edits" on the worker; the refresh takes up
@@ -217,7 +219,7 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
         def work() -> Outcome:  # rows read from fewer points than they were: kept (fewer)
             outcome = _compute(name, start, now, now, fill_new=True, new_after=new_after)
             edited = ViewFollowUp.objects.filter(view=name).values_list("key", flat=True)
-            return keep_fuller(VIEWS[name], KEYS[name], outcome, set(edited))
+            return keep_fuller(VIEWS[name], KEYS[name], outcome, set(edited), now=now)
 
         run = run_view(name, "incremental", start, now, now, work, held=held)
         if late is not None:
@@ -283,7 +285,9 @@ def rebuild_view(
         def work() -> Outcome:  # archived days give no rows (theirs are kept): named, and why
             outcome = _compute(name, range_start, range_end, now, fill_new=False)
             named = name_archived(name, start, end, outcome)
-            return named if allow_fewer_points else keep_fuller(VIEWS[name], KEYS[name], named)
+            if allow_fewer_points:
+                return named
+            return keep_fuller(VIEWS[name], KEYS[name], named, now=now)
 
         return run_view(name, "rebuild", range_start, range_end, now, work, run, held=held)
 

@@ -110,11 +110,12 @@ def test_the_refresh_keeps_a_heat_pumps_day_influxdb_returns_fewer_points_for(
 
 
 def test_the_next_day_is_kept_once_the_refresh_reads_from_it_on(ha_db: HaDatabase, enrich_db):
-    """The heat pump reports on: the next day's first growth is counted from the last reading
-    InfluxDB returns before it. Once the refresh's range starts after the day InfluxDB returns
-    fewer points of, it reads that day for its count alone. Before, it wrote the next day with
-    the hidden readings' growth in it (13.2 kWh for the 6.0 of its 10 readings), naming
-    nothing."""
+    """The heat pump reports on: the next day's first growth would be counted from the last
+    reading InfluxDB returns before it. Once the refresh's range starts after the day InfluxDB
+    returns fewer points of, it reads that day for its count alone, and the next day, read from
+    more readings than its row was built from, is read from its own first reading on. Before,
+    it wrote the next day with the hidden readings' growth in it (13.2 kWh for the 6.0 of its 10
+    readings), naming nothing."""
     pump = heat_pump_meter(ha_db, 20)  # 22.0 at DAY1 19:30
     day2 = [(24 * HOUR + h * HOUR + 1800, round(22.0 + 0.6 * (h + 1), 1)) for h in range(10)]
     ha_db.write_entity("official", pump.entity_id, day2, unit="kWh", kind="energy")
@@ -124,17 +125,20 @@ def test_the_next_day_is_kept_once_the_refresh_reads_from_it_on(ha_db: HaDatabas
     assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(1.2), 2, True)
 
     get_timeseries().delete(ha_db.name, at(8 * HOUR), at(24 * HOUR), "kWh")
-    assert len(refresh_view(ENERGY, now=NEXT).details["skipped"]) == 2  # DAY1 and DAY2 kept
+    assert len(refresh_view(ENERGY, now=NEXT).details["skipped"]) == 2  # DAY1 kept, DAY2 named
     run = refresh_view(ENERGY, now=NEXT + timedelta(hours=4))
 
     assert run.range_start == T0 + timedelta(days=1)  # DAY2's start: DAY1 is not computed
     row = energy(pump.entity_id, DAY2)
-    assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(1.2), 2, True)
+    # 22.6 at 00:30 -> 28.0 at 09:30: the growth from 22.0 (DAY1 19:30, not returned) left out.
+    assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(5.4), 10, True)
     assert run.details["skipped"] == [
         "sensor.heat_pump_energy 2024-03-05: read on from the point of 2024-03-04T07:30:00+00:00, "
         "the last before it InfluxDB returned, across 2024-03-04, whose stored row was built from "
         "12 source points InfluxDB did not return (a meter's growth over them would land in this "
-        f"row); {KEPT}"
+        "row); the row is written from its own 10 source points, without the growth before the "
+        "first of them (partial; rebuild with --allow-fewer-points (POST: allow_fewer_points=true) "
+        "if the points were deleted on purpose)"
     ]
     assert energy(pump.entity_id).total_kwh == pytest.approx(12.0)
 
@@ -202,3 +206,87 @@ def test_the_refresh_writes_the_rows_a_noted_registry_edit_changes(
     assert hall(21) == (1, 2) and hall(22) == (1, 2)
     kitchen = models.HourlyRoomActivity.objects.get(area="Kitchen", hour=at(21 * HOUR))
     assert (kitchen.motion_count, kitchen.source_points) == (1, 2)
+
+
+def test_todays_row_follows_its_points_after_a_day_influxdb_returns_fewer_of(
+    ha_db: HaDatabase, enrich_db
+):
+    """The day InfluxDB returns fewer points of is yesterday: today's row is read on from
+    today's first reading, without the hidden day's growth and without the growth before that
+    reading, each time its points grew since the row was written. Before, today's row was kept
+    as the refresh before the hidden day left it (1.2 kWh from 2 readings) at every refresh,
+    the heat pump's readings of the day counted nowhere."""
+    pump = heat_pump_meter(ha_db, 20)  # 22.0 at DAY1 19:30
+
+    def report(first: int, last: int) -> None:  # DAY2's readings at half past these hours
+        readings = [(24 * HOUR + h * HOUR + 1800, round(22.0 + 0.6 * (h + 1), 1))
+                    for h in range(first, last)]  # fmt: skip
+        ha_db.write_entity("official", pump.entity_id, readings, unit="kWh", kind="energy")
+
+    report(0, 2)
+    known_long()
+    refresh_view(ENERGY, now=FIRST)
+    assert energy(pump.entity_id, DAY2).total_kwh == pytest.approx(1.2)  # 22.0 -> 23.2
+
+    get_timeseries().delete(ha_db.name, at(8 * HOUR), at(24 * HOUR), "kWh")  # 14.8 at 07:30 left
+    for refresh, (last, kwh) in enumerate([(6, 3.0), (10, 5.4)], start=1):
+        report(0, last)
+        run = refresh_view(ENERGY, now=FIRST + timedelta(hours=4 * refresh))
+        row = energy(pump.entity_id, DAY2)
+        # 22.6 (00:30) -> 25.6 (05:30), then -> 28.0 (09:30); from 14.8 it would be 13.2.
+        assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(kwh), last, True)
+        assert run.details["skipped"][-1] == (
+            "sensor.heat_pump_energy 2024-03-05: read on from the point of "
+            "2024-03-04T07:30:00+00:00, the last before it InfluxDB returned, across "
+            "2024-03-04, whose stored row was built from 12 source points InfluxDB did not "
+            "return (a meter's growth over them would land in this row); the row is written "
+            f"from its own {last} source points, without the growth before the first of them "
+            "(partial; rebuild with --allow-fewer-points (POST: allow_fewer_points=true) if the "
+            "points were deleted on purpose)"
+        )
+    assert energy(pump.entity_id).total_kwh == pytest.approx(12.0)  # the hidden day: kept
+
+    # A rebuild of the open day writes it alike once its points grew.
+    report(0, 12)
+    run = rebuild_view(ENERGY, DAY2, DAY2, now=FIRST + timedelta(hours=12))
+    row = energy(pump.entity_id, DAY2)
+    assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(6.6), 12, True)
+    assert "from its own 12 source points" in run.details["skipped"][-1]
+
+    # Past midnight the closed day takes its readings up to 19:30 in (22.6 -> 34.0), and the
+    # next day is read on from its last, InfluxDB returning all of them.
+    report(0, 20)
+    ha_db.write_entity("official", pump.entity_id, [(48 * HOUR + 1800, 34.8)], unit="kWh",
+                       kind="energy")  # fmt: skip
+    run = refresh_view(ENERGY, now=T0 + timedelta(days=2, hours=2))
+    row = energy(pump.entity_id, DAY2)
+    assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(11.4), 20, True)
+    day3 = energy(pump.entity_id, DAY2 + timedelta(days=1))
+    assert (day3.total_kwh, day3.source_points) == (pytest.approx(0.8), 1)  # 34.0 -> 34.8
+    assert not any("2024-03-06" in line for line in run.details["skipped"])
+
+
+def test_a_power_sensors_today_is_read_from_its_first_point_after_a_hidden_day(
+    ha_db: HaDatabase, enrich_db
+):
+    """A 100 W sensor reporting at a quarter past each hour (read as plain points): with
+    yesterday's points from 08:00 not returned, today's row holds 100 W from today's first
+    point on, not held from yesterday's 07:15. Before, it stayed 0.2 kWh from 2 points."""
+    fridge = ha_db.saved_entity(
+        "official", "sensor.fridge_power", [(h * HOUR + 900, 100) for h in range(30)], unit="W"
+    )  # DAY1 00:15 to DAY2 05:15
+    known_long()
+    refresh_view(ENERGY, now=FIRST)
+    assert energy(fridge.entity_id, DAY2).total_kwh == pytest.approx(0.2)
+
+    get_timeseries().delete(ha_db.name, at(8 * HOUR), at(24 * HOUR), fridge.measurement)
+    run = refresh_view(ENERGY, now=NEXT)
+
+    row = energy(fridge.entity_id, DAY2)
+    assert (row.total_kwh, row.source_points, row.partial) == (pytest.approx(0.575), 6, True)
+    assert run.details["skipped"][-1].endswith(
+        "the row is written from its own 6 source points, without the growth before the first "
+        "of them (partial; rebuild with --allow-fewer-points (POST: allow_fewer_points=true) if "
+        "the points were deleted on purpose)"
+    )
+    assert energy(fridge.entity_id).source_points == 24  # DAY1: kept
