@@ -6,8 +6,9 @@ connection (a lock timeout, a bug). A web request that meets it is answered by `
 (enrich.api.influx_down), in one log line, not Django's "Server Error (500)" and a traceback.
 The beat (enrich.beat_scheduler) asks whether it `answers`, and goes on without it. A task fails
 with DatabaseUnavailable, said in one line (`task_outage`, around every task:
-enrich.deliveries.GuardedTask), as Redis' outage is (enrich.redis.outage). Each process opens a
-new connection at its next request, task or tick once the database answers
+enrich.deliveries.GuardedTask), as Redis' outage is (enrich.redis.outage); work tried again on a
+`Transient` error (the retention runs) meets it as DatabaseUnavailable (`reached`). Each process
+opens a new connection at its next request, task or tick once the database answers
 (CONN_HEALTH_CHECKS), without a restart."""
 
 import logging
@@ -46,6 +47,24 @@ def out_of_reach(exc: BaseException) -> bool:
         return False
     raw = connection.connection
     return raw is None or bool(getattr(raw, "closed", False))
+
+
+def unavailable(exc: BaseException) -> DatabaseUnavailable:
+    """The DatabaseUnavailable of `exc`, one of ERRORS `out_of_reach`."""
+    return DatabaseUnavailable(f"The database (DATABASE_URL) cannot be reached: {one_line(exc)}")
+
+
+@contextmanager
+def reached(retried: bool = True) -> Iterator[None]:
+    """The database out of reach inside the block raises DatabaseUnavailable (a Transient, which
+    a retention task tries again in the same run), if the work is `retried`; its other errors,
+    and all of them for work not retried (a command's), go through as they are."""
+    try:
+        yield
+    except ERRORS as exc:
+        if not (retried and out_of_reach(exc)):
+            raise
+        raise unavailable(exc) from exc
 
 
 def answers() -> None:
@@ -98,9 +117,7 @@ def task_outage(name: str) -> Iterator[None]:
         else:
             logger.warning("%s: the database still cannot be reached (since %s UTC); the task "
                            "fails", name, f"{_lost_since:%Y-%m-%d %H:%M:%S}")  # fmt: skip
-        raise DatabaseUnavailable(
-            f"The database (DATABASE_URL) cannot be reached: {one_line(exc)}"
-        ) from exc
+        raise unavailable(exc) from exc
     if _lost_since is not None and connection.connection is not None:
         _lost_since = None
         logger.info("%s: the database answers again", name)

@@ -20,6 +20,14 @@ ALIVE_SECONDS (a restarted Redis may have lost the keys of live runs; their thre
 again within ALIVE_SECONDS / 4). A live run closed all the same (its process cut off from Redis
 for longer than ALIVE_SECONDS) is set right by its own last save.
 
+A run waiting for its retry whose record could not say so (the database out of reach as it
+was tried again: retention.tiers.runner) shows it alive by a key of its own, `retry_key`, which
+`waits_unrecorded` sets to expire ALIVE_SECONDS after the retry is due: close_dead leaves the
+run to its retry, which records it; a retry never delivered lets it lapse, and the run is closed
+as dead. One whose retries were spent with the database still out of reach cannot record its
+failure either: `ends_unrecorded` keeps what it says, its retries and counts in Redis (a week), and close_dead
+closes it with them (`details.unrecorded`) once the database answers.
+
 A run waiting in the queue holds no key; close_dead also closes the ones whose task message a
 Redis restarted without its data lost (retention.lost, `details.message_lost`), no delivery of
 their task showing them alive.
@@ -27,6 +35,7 @@ their task showing them alive.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -45,11 +54,13 @@ from enrich.redis.lock import RunLock, lock_key
 from retention import lost
 from retention.models import RetentionRun
 from retention.queued import waiting
-from retention.tiers.chunks import record_earlier
+from retention.tiers.chunks import EARLIER, SO_FAR, record_earlier
 
 logger = logging.getLogger(__name__)
 
 ALIVE_SECONDS = 60.0
+UNSAVED_SECONDS = 7 * 24 * 3600  # how long a failure the database could not record is kept
+UNRECORDED = "(Recorded once the database answered again: the run could not record it then.)"
 Op = RetentionRun.Operation
 
 DIED = (
@@ -101,6 +112,65 @@ def _name(run_id: int) -> tuple[str, ...]:
 def run_key(run_id: int) -> str:
     """The Redis key a live run `run_id` holds."""
     return lock_key(*_name(run_id))
+
+
+def retry_key(run_id: int) -> str:
+    """The Redis key of a run waiting for a retry its record does not name (`waits_unrecorded`)."""
+    return lock_key(*_name(run_id), "retry")
+
+
+def _keys(run_id: int) -> tuple[str, str]:
+    """The keys of which one shows the run `run_id` alive."""
+    return run_key(run_id), retry_key(run_id)
+
+
+def waits_unrecorded(run_id: int, due: datetime) -> None:
+    """The run `run_id` waits for a retry due at `due` that the database could not record: shown
+    alive until ALIVE_SECONDS after it (module docstring)."""
+    seconds = max((due - datetime.now(UTC)).total_seconds(), 0) + ALIVE_SECONDS
+    try:
+        get_redis().set(retry_key(run_id), f"retry due {due.isoformat()}", px=int(seconds * 1000))
+    except CONNECTION_ERRORS as exc:
+        logger.warning("run %s: not shown waiting for its retry: Redis is out of reach: %s",
+                       run_id, exc)  # fmt: skip
+
+
+def _unsaved_key(run_id: int) -> str:
+    return lock_key(*_name(run_id), "unsaved")
+
+
+def ends_unrecorded(run_id: int, errors: str, unsaved: dict) -> None:
+    """The run `run_id` failed (`errors`) while the database could not record it nor `unsaved`
+    (its retries and what its attempts did: retention.task_records.unsaved): closed with them
+    once it answers (module docstring)."""
+    said = json.dumps({"errors": errors, "unsaved": unsaved})
+    try:
+        pipe = get_redis().pipeline()
+        pipe.set(_unsaved_key(run_id), said, ex=UNSAVED_SECONDS)
+        pipe.delete(retry_key(run_id))
+        pipe.execute()
+    except CONNECTION_ERRORS as exc:
+        logger.warning("run %s: its failure not kept: Redis is out of reach: %s", run_id, exc)
+
+
+def _said(run: RetentionRun) -> tuple[str, dict[str, Any]]:
+    """What closing the dead `run` says, and what its details get."""
+    try:
+        kept = get_redis().get(_unsaved_key(run.pk))
+    except CONNECTION_ERRORS:
+        kept = None
+    if not kept:
+        return died_message(run.operation), {"process_died": True}
+    said = json.loads(kept)
+    # What its attempts did holds what the row saved of the last one (SO_FAR: dropped)
+    unsaved = {**said["unsaved"], **({SO_FAR: None} if EARLIER in said["unsaved"] else {})}
+    return f"{said['errors']} {UNRECORDED}", {"unrecorded": True, **unsaved}
+
+
+def retry_unrecorded(run: RetentionRun) -> None:
+    """`run` waits for the retry its last `details.retries` entry names, which the database out
+    of reach could not record (`waits_unrecorded`)."""
+    waits_unrecorded(run.pk, datetime.fromisoformat(run.details["retries"][-1]["at"]))
 
 
 # --- Showing a run alive -------------------------------------------------------------------
@@ -203,7 +273,7 @@ def close_dead(unchecked: list[str] | None = None) -> list[RetentionRun]:
             return []  # the keys of live runs may have gone with a restart
         pipe = redis.pipeline(transaction=False)
         for run in [*started, *queued]:
-            pipe.exists(run_key(run.pk))
+            pipe.exists(*_keys(run.pk))
         held = pipe.execute()
     except CONNECTION_ERRORS as exc:
         logger.warning("running retention runs not checked: Redis is out of reach: %s", exc)
@@ -219,8 +289,9 @@ def close_dead(unchecked: list[str] | None = None) -> list[RetentionRun]:
             continue
         # Asked again under the row lock: meanwhile a delivery of its task may have taken it
         # up, or put it back in the queue for a retry and given its key up.
-        revived = partial(_revived, run_key(run.pk))
-        done = close(run.pk, died_message(run.operation), unless=revived, process_died=True)
+        revived = partial(_revived, _keys(run.pk))
+        message, flag = _said(run)
+        done = close(run.pk, message, unless=revived, **flag)
         if done is not None:
             closed.append(done)
     unheld = [run for run, is_held in zip(queued, held[len(started) :], strict=True) if not is_held]
@@ -253,29 +324,31 @@ def _close_lost(queued: list[RetentionRun], unchecked: list[str] | None) -> list
             continue
         # Asked again under the row lock: a delivery may have taken it up since, or put it back
         # in the queue for a retry sent to the Redis answering now.
-        gone = partial(_requeued, run_key(run.pk), lost.queued_in(run), now)
+        gone = partial(_requeued, _keys(run.pk), lost.queued_in(run), now)
         done = close(run.pk, lost.message(run, now, then), unless=gone, message_lost=True)
         if done is not None:
             closed.append(done)
     return closed
 
 
-def _requeued(key: str, queued_in: str | None, now: lost.Broker, run: RetentionRun) -> bool:
+def _requeued(
+    keys: tuple[str, ...], queued_in: str | None, now: lost.Broker, run: RetentionRun
+) -> bool:
     return (
         not waiting(run)
         or lost.queued_in(run) != queued_in
         or not lost.lost(run, now)  # a retry sent since, its Redis not recorded
-        or _held(key)
+        or _held(keys)
     )
 
 
-def _revived(key: str, run: RetentionRun) -> bool:
-    return waiting(run) or _held(key)
+def _revived(keys: tuple[str, ...], run: RetentionRun) -> bool:
+    return waiting(run) or _held(keys)
 
 
-def _held(key: str) -> bool:
-    """Whether the key exists; True when Redis cannot tell (then nothing is closed)."""
+def _held(keys: tuple[str, ...]) -> bool:
+    """Whether one of the keys exists; True when Redis cannot tell (then nothing is closed)."""
     try:
-        return bool(get_redis().exists(key))
+        return bool(get_redis().exists(*keys))
     except CONNECTION_ERRORS:
         return True

@@ -18,6 +18,7 @@ of the task's `operation`, so the failure shows where every retention run is loo
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -26,12 +27,14 @@ from django.conf import settings
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
+from enrich.database_down import DatabaseUnavailable, reached
 from enrich.deliveries import GuardedTask, current_task_id
 from enrich.errors import Transient
 from enrich.redis.client import redacted_url
 from retention import liveness, lost
 from retention.busy import Waits, comes_next
 from retention.models import RetentionRun
+from retention.tiers.chunks import EARLIER, SO_FAR
 
 logger = logging.getLogger("retention.tiers.tasks")
 
@@ -107,6 +110,11 @@ class RecordedTask(GuardedTask):
             return super().__call__(*args, **kwargs)
 
     def delivered(self, deliveries: int, kwargs: dict) -> None:
+        # The database out of reach: the task meets it too, and tries it again when it may
+        with suppress(DatabaseUnavailable), reached():
+            self._delivered(deliveries, kwargs)
+
+    def _delivered(self, deliveries: int, kwargs: dict) -> None:
         if kwargs.get("run_id"):
             taken_up(kwargs["run_id"])
         if deliveries > 1:
@@ -133,7 +141,8 @@ class RecordedTask(GuardedTask):
         run.save()
 
 
-def _retried(task: Any, exc: BaseException) -> bool:
+def retried(task: Any, exc: BaseException) -> bool:
+    """Whether `retry_transient` tries `exc` again."""
     return isinstance(exc, Transient) and task.request.retries < task.max_retries
 
 
@@ -151,7 +160,7 @@ def requeued(task: Any, exc: BaseException, run: RetentionRun) -> bool:
     waiting in the queue (status running, no `queued_at`: retention.queued.waiting), so whoever
     follows it sees it is not over, and `details["retries"]` says why and when it is tried again.
     The next delivery takes it up as the first did (`taken_up`)."""
-    if not _retried(task, exc):
+    if not retried(task, exc):
         return False
     again = datetime.now(UTC) + timedelta(seconds=_countdown(task))
     # Until the retry is sent, the Redis holding it is not known (retention.lost).
@@ -168,6 +177,47 @@ def requeued(task: Any, exc: BaseException, run: RetentionRun) -> bool:
     return True
 
 
+def carried(details: dict, unsaved: dict | None) -> dict:
+    """The run's `details` with what its retry's message carries (`unsaved`: the database out of
+    reach kept no record of it, retention.tiers.tasks): the `retries` the row lacks, and what
+    the attempts did (EARLIER), which holds what the row saved of the last one (SO_FAR)."""
+    if not unsaved:
+        return details
+    held = details.get("retries") or []
+    named = {entry.get("retry") for entry in held}
+    retries = [*held, *(r for r in unsaved.get("retries", []) if r.get("retry") not in named)]
+    if EARLIER in unsaved:
+        details = {**{k: v for k, v in details.items() if k != SO_FAR}, EARLIER: unsaved[EARLIER]}
+    return {**details, "retries": retries}
+
+
+def unsaved(details: dict) -> dict:
+    """What a retry's message carries of the run's `details` (`carried`)."""
+    return {key: details[key] for key in ("retries", EARLIER) if key in details}
+
+
+def unread(task: Any, exc: BaseException, run_id: int, operation: str, unsaved: dict | None
+           ) -> RetentionRun:  # fmt: skip
+    """The run `run_id` that the database out of reach (`exc`) kept the task from reading: as
+    its retry's message carries it, and waiting for the task's next retry (`requeued`)."""
+    run = RetentionRun(pk=run_id, operation=operation, details=carried({}, unsaved))
+    requeued(task, exc, run)
+    return run
+
+
+def carried_over(task: Any, exc: BaseException, run: RetentionRun, failure: str) -> dict:
+    """What the retry's message carries of `run` (its `unsaved` details: retry_transient's
+    kwargs) when the database out of reach (`exc`) may have kept no record of it (`carried`);
+    not tried again, its `failure` is kept for retention.liveness to record once the database
+    answers."""
+    if not isinstance(exc, DatabaseUnavailable) or run.pk is None:
+        return {}
+    if not retried(task, exc):
+        liveness.ends_unrecorded(run.pk, failure, unsaved(run.details))
+        return {}
+    return {"unsaved": unsaved(run.details)}
+
+
 def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     """The one way retention tasks retry: a `Transient` error (InfluxDB, Redis or S3 out of
     reach) is tried again after RETENTION_RETRY_SECONDS (300), then twice that, ..., at most
@@ -178,7 +228,7 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     broker cannot take (Redis out of reach) fails the run `run_id` at once (`_not_retried`); one
     queued is recorded in it, with the Redis holding it (retention.lost closes the run if a Redis
     restart loses it)."""
-    if not _retried(task, exc):
+    if not retried(task, exc):
         raise exc
     countdown = _countdown(task)
     logger.warning(
@@ -197,6 +247,9 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
         raise exc from refused.reason
     except Retry:  # sent (not when run eagerly: then nothing is queued)
         if kwargs.get("run_id") and not task.request.is_eager:
+            if isinstance(exc, DatabaseUnavailable):  # its record may not say it waits
+                due = datetime.now(UTC) + timedelta(seconds=countdown)
+                liveness.waits_unrecorded(kwargs["run_id"], due)
             lost.sent(kwargs["run_id"], task.app, retry=_retry(task))
         raise
 

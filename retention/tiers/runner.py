@@ -28,7 +28,12 @@ queued by the API, dry or not) the run waits in the queue while its task tries i
 same run (`details.retries` says why and when), which resumes the days in progress
 (`retention.tiers.chunks`) and reports what every attempt did (`details.earlier` meanwhile,
 folded into the counts at the end); it fails, with its one alert, only once the retries are
-spent, or at once when its retry cannot be queued (retention.task_records). Its lock lost with no
+spent, or at once when its retry cannot be queued (retention.task_records). The database out of
+reach (PostgreSQL restarting) is a `Transient` error too in a task (`DatabaseUnavailable`), tried
+again the same way: the run's record cannot say it waits then, so the retry's message carries its
+`details.retries` (retention.tiers.tasks) and retention.liveness shows it alive until the retry
+is due (`retry_unrecorded`); the retry resumes the days as the row last saved them
+(`save_so_far`: after each day), as after a crash. Its lock lost with no
 run holding it (`LockLost` naming no holder: its key gone) stops it as well, and in a task is
 tried again the same way (a `LockGone`: enrich.redis.lock.tried_again); lost to another run, it
 stops for good. A command's run (no `requeued`) fails at once.
@@ -44,12 +49,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from enrich.database_down import DatabaseUnavailable, reached
 from enrich.errors import Transient
 from enrich.influx import InfluxUnavailable, TimeseriesError
 from enrich.redis.client import reachable
 from enrich.redis.lock import LockGone, RunLock, tried_again
 from retention.busy import busy
-from retention.liveness import alive
+from retention.liveness import alive, retry_unrecorded
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
 from retention.stats import conditions, settle
@@ -87,6 +93,11 @@ Progress = Callable[[int, int, str], None]  # (days done, days in all, what is b
 Requeued = Callable[[BaseException, RetentionRun], bool]  # retention.task_records.requeued
 LOCK = "The lock of the tier runs"  # what Redis out of reach leaves the run without
 SPENT = "retries were spent (details.retries); the next run resumes where it stopped."
+# The services a run's failure names when out of reach: (the subject, it is back).
+UNREACHABLE = {
+    InfluxUnavailable: ("InfluxDB", "InfluxDB"),
+    DatabaseUnavailable: ("The database", "the database"),
+}
 
 
 # --- Runs ----------------------------------------------------------------------------------------
@@ -149,9 +160,22 @@ def downsample(
     if dry_run:  # not the last real run while it runs (retention.stats.history.last_run)
         run.details = {**run.details, "dry_run": True}
     fold_so_far(run)  # an attempt whose process died in this run (a redelivered task)
-    with alive(run):  # saved, and shown alive until its last save (retention.liveness)
-        when = now or datetime.now(UTC)
-        return _run(kind, run, start, end, when, began, dry_run, progress, requeued, lock_waits)
+    asked = len(run.details.get("retries", []))
+    try:
+        with (
+            reached(requeued is not None),
+            alive(run),
+        ):  # saved, and shown alive until its last save (liveness)
+            when = now or datetime.now(UTC)
+            return _run(kind, run, start, end, when, began, dry_run, progress, requeued, lock_waits)
+    except DatabaseUnavailable as exc:  # at its first save or its last: the record stays as it was
+        if (
+            run.status != RetentionRun.Status.FAILED
+            and len(run.details.get("retries", [])) == asked
+        ):
+            if _waits(exc, run, requeued):
+                retry_unrecorded(run)
+        raise
 
 
 def _run(
@@ -171,7 +195,7 @@ def _run(
     tier: HourlyTier | DailyTier | None = None
     try:
         # Redis out of reach under the tier's lock: its client's errors, as a RedisUnavailable
-        with reachable(LOCK):
+        with reachable(LOCK), reached(requeued is not None):
             problems = check_retention_policies()
             if problems:
                 run.status = RetentionRun.Status.FAILED
@@ -229,9 +253,7 @@ def _run(
         if not isinstance(exc, Transient):  # lost to another run: it stops, not tried again
             run.status, run.errors = RetentionRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
             return run
-        if requeued is None or not requeued(exc, run):  # else it waits in the queue, running
-            run.status = RetentionRun.Status.FAILED
-            run.errors = _transient_failure(exc, retried=requeued is not None)
+        _waits(exc, run, requeued)
         if exc is caught:
             raise
         raise exc from caught
@@ -258,20 +280,31 @@ def _asked(tier: HourlyTier | DailyTier) -> tuple[date, date | None] | None:
     return None if tier.start is None else (tier.start, tier.asked_end)
 
 
-def _transient_failure(exc: Transient, retried: bool) -> str:
+def _waits(exc: Transient, run: RetentionRun, requeued: Requeued | None) -> bool:
+    """Whether the run waits in the queue, running, for its task to try `exc` again; else it
+    failed by it."""
+    if requeued is not None and requeued(exc, run):
+        return True
+    run.status = RetentionRun.Status.FAILED
+    run.errors = failed_by(exc, retried=requeued is not None)
+    return False
+
+
+def failed_by(exc: Transient, retried: bool) -> str:
     """What a run failed by `exc` records: after the last retry of its task (`retried`), or at
     once (a command's)."""
     if isinstance(exc, LockGone) and retried:
         return f"{type(exc).__name__}: {exc}; the run was tried again until its {SPENT}"
-    if not isinstance(exc, InfluxUnavailable):
+    service = next((said for kind, said in UNREACHABLE.items() if isinstance(exc, kind)), None)
+    if service is None:
         return f"{type(exc).__name__}: {exc}"
     then = (
         f"the run was tried again until its {SPENT}"
         if retried
-        else "run it again once InfluxDB is back: it resumes where it stopped."
+        else f"run it again once {service[1]} is back: it resumes where it stopped."
     )
     return (
-        f"InfluxDB became unreachable: {exc} Nothing was deleted for a day whose rows were "
+        f"{service[0]} became unreachable: {exc} Nothing was deleted for a day whose rows were "
         f"not verified; {then}"
     )
 
@@ -288,7 +321,11 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
     if waits:
         if outcome is not None:
             run.details[EARLIER] = outcome.as_saved()
-        run.save()  # its task's retry logs why
+        try:
+            with reached():
+                run.save()  # its task's retry logs why
+        except DatabaseUnavailable:  # the retry resumes what the row kept (module docstring)
+            retry_unrecorded(run)
         return
     if outcome is not None and run.status != RetentionRun.Status.DRY_RUN:
         record(run, outcome)
