@@ -177,6 +177,10 @@ def requeued(task: Any, exc: BaseException, run: RetentionRun) -> bool:
     return True
 
 
+# What a run failed after its last retry says (before what to do).
+SPENT = "the run was tried again until its retries were spent (details.retries)."
+
+
 def carried(details: dict, unsaved: dict | None) -> dict:
     """The run's `details` with what its retry's message carries (`unsaved`: the database out of
     reach kept no record of it, retention.tiers.tasks): the `retries` the row lacks, and what

@@ -12,10 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from enrich.database_down import ERRORS, out_of_reach, reached
 from enrich.influx import TimeSeries
 from enrich.readings import Reading
 from enrich.redis.lock import tried_again
-from retention.liveness import alive, stopped_message
+from retention.liveness import alive, retry_unrecorded, stopped_message
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT
 from retention.timeutil import utc_midnight
@@ -35,14 +36,18 @@ def recorded_run(
     (shown alive: retention.liveness), then ok or failed with the error. An error for which
     `requeued(exc, run)` is true (its task tries again: retention.task_records.requeued; a lock
     lost with no run holding it is a LockGone there) leaves the run waiting in the queue, as
-    that function recorded it, not failed."""
+    that function recorded it, not failed. The database out of reach is a DatabaseUnavailable
+    (enrich.database_down.reached): tried again so, the run's record cannot say it waits, and
+    the retry's message carries it (retention.task_records.carried)."""
     run = run or RetentionRun(
         operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
     )
     began = clock.monotonic()
-    with alive(run):
+    retried = requeued is not None  # the database out of reach: DatabaseUnavailable, in a task
+    with reached(retried), alive(run):
         try:
-            yield run
+            with reached(retried):
+                yield run
         except BaseException as caught:
             # The lock lost with no run holding it (its key gone): a task tries the run again
             # (enrich.redis.lock.tried_again); lost to another run, it stops.
@@ -67,7 +72,12 @@ def recorded_run(
                 # As measured, like the tier runs': negative while InfluxDB has not compacted.
                 freed = run.storage_before_bytes - run.storage_after_bytes
                 run.storage_freed_mb = freed / MB
-            run.save()
+            try:
+                run.save()
+            except ERRORS as exc:  # the database out of reach: its retry carries the run
+                if not (waits and out_of_reach(exc)):
+                    raise
+                retry_unrecorded(run)
 
 
 def write_metadata_point(obj: ArchiveObject, ts: TimeSeries) -> None:

@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.utils import timezone
 
+from enrich.database_down import reached
 from enrich.errors import Transient
 from enrich.influx import TimeSeries, get_timeseries
 from enrich.redis.client import RedisUnavailable
@@ -172,7 +173,8 @@ def run_archive(
         for planned in items:
             lock.renew()
             try:
-                done = _archive_object(planned, listing, ts, report, now, lock.renew)
+                with reached(requeued is not None):  # the database away: tried again
+                    done = _archive_object(planned, listing, ts, report, now, lock.renew)
             except Exception as exc:
                 # Redis out of reach (no lock held), or InfluxDB or S3 in a task's run: the run
                 # stops, its task tries it again in the same run (the next attempt adopts what

@@ -5,11 +5,21 @@ from functools import partial
 
 from celery import shared_task
 
+from enrich.database_down import reached
 from enrich.errors import Transient
+from retention import liveness
 from retention.archive.lock import WAITS
 from retention.busy import scheduled_run
 from retention.models import RetentionRun
-from retention.task_records import recorded, requeued, retry_transient
+from retention.task_records import (
+    SPENT,
+    carried,
+    carried_over,
+    recorded,
+    requeued,
+    retry_transient,
+    unread,
+)
 
 
 @shared_task(
@@ -17,23 +27,35 @@ from retention.task_records import recorded, requeued, retry_transient
     bind=True,
     max_retries=3,
 )
-def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
+def archive(
+    self, dry_run: bool = False, run_id: int | None = None, unsaved: dict | None = None
+) -> dict:
     """Archive the daily aggregates that are due and expire old objects (or, with dry_run,
     report what it would do); returns the report. `run_id`: the RetentionRun the API created
     for this task, so whoever queued it can follow it (GET /retention/runs/<run_id>); the schedule's
     gets one here. The archive's lock held by another run: tried again later in the same run
     (retention.busy). A retry that cannot be queued (Redis, the broker and the lock's store, out
-    of reach) fails the run at once, naming the next scheduled run (`WAITS`)."""
+    of reach) fails the run at once, naming the next scheduled run (`WAITS`). The database out
+    of reach is tried again the same way, though the run's record cannot say so then: the
+    retry's message carries what it could not (`unsaved`: retention.task_records.carried)."""
     from retention.archive.run import run_archive  # pyarrow: not at every worker's start
 
-    run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-    run = run or scheduled_run(RetentionRun.Operation.ARCHIVE, self.request.get("queued_by"))
+    operation = RetentionRun.Operation.ARCHIVE
+    run = None
     try:
+        with reached():
+            run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+        run = run or scheduled_run(operation, self.request.get("queued_by"))
+        run.details = carried(run.details, unsaved)
         return run_archive(dry_run=dry_run, run=run, requeued=partial(requeued, self)).as_dict()
     except Transient as exc:
-        # S3, InfluxDB or Redis out of reach, the archive's lock taken (retention.busy): every
-        # step is idempotent, so a retry continues, in the same run, where this one stopped.
-        retry_transient(self, exc, dry_run=dry_run, run_id=run.pk)
+        # S3, InfluxDB, Redis or the database out of reach, the archive's lock taken
+        # (retention.busy): every step is idempotent, so a retry continues, in the same run,
+        # where this one stopped.
+        run = run or unread(self, exc, run_id, operation, unsaved)  # the database away
+        failure = f"{type(exc).__name__}: {exc}; {SPENT} {liveness.then(operation)}"
+        carries = carried_over(self, exc, run, failure)
+        retry_transient(self, exc, dry_run=dry_run, run_id=run.pk, **carries)
 
 
 @shared_task(
