@@ -32,7 +32,7 @@ from enrich.deliveries import GuardedTask, current_task_id
 from enrich.errors import Transient
 from enrich.redis.client import redacted_url
 from retention import liveness, lost
-from retention.busy import Waits, comes_next
+from retention.busy import Waits, comes_next, scheduled_run
 from retention.models import RetentionRun
 from retention.tiers.chunks import EARLIER, SO_FAR
 
@@ -198,6 +198,17 @@ def carried(details: dict, unsaved: dict | None) -> dict:
 def unsaved(details: dict) -> dict:
     """What a retry's message carries of the run's `details` (`carried`)."""
     return {key: details[key] for key in ("retries", EARLIER) if key in details}
+
+
+def task_run(task: Any, run_id: int | None, operation: str, unsaved: dict | None) -> RetentionRun:
+    """The run the retention task works in: `run_id` (one the API queued, or the run a retry
+    goes on with), else the beat's new one (retention.busy), its details with what the retry's
+    message carries (`carried`); the database out of reach is a DatabaseUnavailable."""
+    with reached():
+        run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+    run = run or scheduled_run(operation, task.request.get("queued_by"))
+    run.details = carried(run.details, unsaved)
+    return run
 
 
 def unread(task: Any, exc: BaseException, run_id: int, operation: str, unsaved: dict | None

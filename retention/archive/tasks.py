@@ -5,25 +5,15 @@ from functools import partial
 
 from celery import shared_task
 
-from enrich.database_down import reached
 from enrich.errors import Transient
 from retention import liveness
+from retention import task_records as records
 from retention.archive.lock import WAITS
-from retention.busy import scheduled_run
 from retention.models import RetentionRun
-from retention.task_records import (
-    SPENT,
-    carried,
-    carried_over,
-    recorded,
-    requeued,
-    retry_transient,
-    unread,
-)
 
 
 @shared_task(
-    **recorded("retention.archive", RetentionRun.Operation.ARCHIVE, WAITS),
+    **records.recorded("retention.archive", RetentionRun.Operation.ARCHIVE, WAITS),
     bind=True,
     max_retries=3,
 )
@@ -43,23 +33,22 @@ def archive(
     operation = RetentionRun.Operation.ARCHIVE
     run = None
     try:
-        with reached():
-            run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-        run = run or scheduled_run(operation, self.request.get("queued_by"))
-        run.details = carried(run.details, unsaved)
-        return run_archive(dry_run=dry_run, run=run, requeued=partial(requeued, self)).as_dict()
+        run = records.task_run(self, run_id, operation, unsaved)
+        return run_archive(
+            dry_run=dry_run, run=run, requeued=partial(records.requeued, self)
+        ).as_dict()
     except Transient as exc:
         # S3, InfluxDB, Redis or the database out of reach, the archive's lock taken
         # (retention.busy): every step is idempotent, so a retry continues, in the same run,
         # where this one stopped.
-        run = run or unread(self, exc, run_id, operation, unsaved)  # the database away
-        failure = f"{type(exc).__name__}: {exc}; {SPENT} {liveness.then(operation)}"
-        carries = carried_over(self, exc, run, failure)
-        retry_transient(self, exc, dry_run=dry_run, run_id=run.pk, **carries)
+        run = run or records.unread(self, exc, run_id, operation, unsaved)  # the database away
+        failure = f"{type(exc).__name__}: {exc}; {records.SPENT} {liveness.then(operation)}"
+        carries = records.carried_over(self, exc, run, failure)
+        records.retry_transient(self, exc, dry_run=dry_run, run_id=run.pk, **carries)
 
 
 @shared_task(
-    **recorded("retention.restore", RetentionRun.Operation.RESTORE),
+    **records.recorded("retention.restore", RetentionRun.Operation.RESTORE),
     bind=True,
     max_retries=3,
 )
@@ -79,9 +68,9 @@ def restore(self, start_date: str, end_date: str, database: str, run_id: int | N
             end_date,
             database,
             run=run,
-            requeued=partial(requeued, self) if run is not None else None,
+            requeued=partial(records.requeued, self) if run is not None else None,
         )
     except Transient as exc:
         # Rows restored twice overwrite themselves: a retry restores the whole range again.
-        retry_transient(self, exc, run_id=run_id, **kwargs)
+        records.retry_transient(self, exc, run_id=run_id, **kwargs)
     return report.as_dict()

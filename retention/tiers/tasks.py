@@ -27,16 +27,14 @@ from functools import partial
 
 from celery import Task, shared_task
 
-from enrich.database_down import reached
 from enrich.errors import Transient
-from retention.busy import scheduled_run
 from retention.models import RetentionRun
 from retention.task_records import (
-    carried,
     carried_over,
     recorded,
     requeued,
     retry_transient,
+    task_run,
     unread,
 )
 from retention.tiers import runner as tiers
@@ -57,10 +55,7 @@ def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun],
     ) -> dict:
         run = None
         try:
-            with reached():
-                run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-            run = run or scheduled_run(operation, self.request.get("queued_by"))
-            run.details = carried(run.details, unsaved)
+            run = task_run(self, run_id, operation, unsaved)
             run = function(
                 date.fromisoformat(start) if start else None,
                 date.fromisoformat(end) if end else None,

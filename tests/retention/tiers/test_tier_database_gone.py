@@ -31,9 +31,7 @@ pytestmark = [
     pytest.mark.usefixtures("empty_queues"),
 ]
 
-D0 = T0.date()
-DAY = timedelta(days=1)
-DAYS = 3
+D0, DAY, DAYS = T0.date(), timedelta(days=1), 3
 RANGE = {"start": str(D0), "end": str(D0 + DAYS * DAY)}
 ENTITY = "sensor.heat_pump_power"
 GONE = "DatabaseUnavailable: The database (DATABASE_URL) cannot be reached: "
