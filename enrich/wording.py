@@ -1,6 +1,6 @@
 """Words as a user reads them in run notes, messages and command output: "1 point",
-"2 points", "1 entity", never "point(s)" or "1 points"; lists read "a, b and c"; a long text
-is shortened where it says least (`shortened`)."""
+"2 points", "1 entity", never "point(s)" or "1 points"; lists read "a, b and c"; a time span
+"3 h 5 min" (`lasting`); a long text is shortened where it says least (`shortened`)."""
 
 import re
 
@@ -14,6 +14,15 @@ def counted(n: int, one: str, many: str = "") -> str:
 def listed(parts: list[str]) -> str:
     """`parts` as a sentence lists them: "a", "a and b", "a, b and c"; "" for none."""
     return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
+
+
+def lasting(seconds: float) -> str:
+    """A time span as a message says it: "45 s", "12 min", "3 h 5 min"."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{seconds:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 SHORTEST = 120  # characters a stretch keeps at least when a long text is shortened

@@ -44,7 +44,7 @@ from django.db.models import F, Q, When
 from enrich.addresses import hidden, hidden_host
 from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
-from enrich.wording import shortened
+from enrich.wording import lasting, shortened
 from retention import liveness
 from retention.entities import gone
 from retention.models import Alert, RetentionRun
@@ -113,14 +113,6 @@ def _age(run: RetentionRun, now: datetime) -> float:
     return ((run.finished or now) - run.started).total_seconds()
 
 
-def _human(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return f"{seconds:.0f} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
-
-
 def _started(run: RetentionRun) -> str:
     return run.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -138,27 +130,27 @@ def failed_message(run: RetentionRun, now: datetime) -> str:
     # the sentences after it say what was kept and not done (the views not refreshed) and when.
     errors = shortened(run.errors or "no error text was recorded", ERRORS_EXCERPT)
     return (
-        f"{_named(run)} failed after {_human(_age(run, now))}: {errors} Retention steps are "
+        f"{_named(run)} failed after {lasting(_age(run, now))}: {errors} Retention steps are "
         f"idempotent: fix the cause and rerun it. Details in the admin (retention run {run.pk}) and the worker log."
     )
 
 
 def overrun_message(run: RetentionRun, now: datetime) -> str:
     limit = settings.ALERT_MAX_DURATION_SECONDS
-    took = _human(_age(run, now))
+    took = lasting(_age(run, now))
     retries = (run.details or {}).get("retries") if waiting(run) else None
     if retries:  # a worker ran it; its task tries it again when the retry is due
         last = retries[-1]
         return (
             f"{_named(run)} waits for its retry (retry {last.get('retry')}, due {last.get('at')}) "
             f"after {last.get('error')}, and has taken {took} in all, longer than the limit of "
-            f"{_human(limit)} (ALERT_MAX_DURATION_SECONDS={limit}). It fails once its retries "
+            f"{lasting(limit)} (ALERT_MAX_DURATION_SECONDS={limit}). It fails once its retries "
             "are spent; check what it waits for (InfluxDB, S3, or the run holding its lock)."
         )
     if waiting(run):
         return (
             f"{_named(run, 'queued')} has waited {took} in the queue, longer than the limit "
-            f"of {_human(limit)} (ALERT_MAX_DURATION_SECONDS={limit}), and no worker has started it. Check in "
+            f"of {lasting(limit)} (ALERT_MAX_DURATION_SECONDS={limit}), and no worker has started it. Check in "
             "Flower that a worker consumes the retention queue and what it is busy with."
         )
     # The status in a sentence of its own: a label may hold parentheses ("skipped (another run
@@ -179,7 +171,7 @@ def overrun_message(run: RetentionRun, now: datetime) -> str:
             "answering slowly, or the data grew"
         )
     return (
-        f"{_named(run)} {what}, longer than the limit of {_human(limit)} "
+        f"{_named(run)} {what}, longer than the limit of {lasting(limit)} "
         f"(ALERT_MAX_DURATION_SECONDS={limit}).{check}; raise the limit if this is expected."
     )
 
