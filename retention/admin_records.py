@@ -61,6 +61,7 @@ RAISED_AGAIN = (
 )
 CONDITION_CLEARED = {
     Alert.Kind.GONE_FROM_HA: "once no entity gone from Home Assistant is counted in the views",
+    Alert.Kind.HA_SILENT: "once Home Assistant's database receives a point again",
     Alert.Kind.RAW_POLICY_SHORT: (
         "once the retention policy of Home Assistant's raw data is lengthened as its message "
         "says (or set to INF), or once the raw -> hourly entry it names is enabled again"

@@ -358,11 +358,10 @@ class ArchiveObject(models.Model):
 
 class Alert(models.Model):
     """A retention operation that failed or ran too long — one per incident; or a condition
-    (no run): entities gone from Home Assistant still counted in the views, a tier's retention
-    policy too short for the step that takes its data on (failed nightly runs, its beat entry
-    disabled, no archive target: retention.tiers.slack), tiered entities the raw -> hourly run
-    leaves out, a tier's retention policy dropped with its rows (created again by a tier run);
-    open until `cleared`."""
+    (no run): entities gone from Home Assistant still counted in the views, Home Assistant
+    writing nothing, a tier's policy too short for the step that takes its data on (failed
+    runs, a disabled beat entry, no archive target), tiered entities a raw -> hourly run leaves
+    out, a tier's policy dropped with its rows (created again by a tier run); till `cleared`."""
 
     class Kind(models.TextChoices):
         FAILED = "failed", "operation failed"
@@ -373,6 +372,7 @@ class Alert(models.Model):
         DAILY_POLICY_SHORT = "daily_policy_short", "daily retention policy too short for a paused or unset archive"  # fmt: skip
         ENTITIES_LEFT_OUT = "entities_left_out", "tiered entities left out, their points kept raw"  # fmt: skip
         TIER_POLICY_LOST = "tier_policy_lost", "tier retention policy dropped, its rows lost"
+        HA_SILENT = "ha_silent", "Home Assistant writes nothing to InfluxDB"
 
     run = models.ForeignKey(
         RetentionRun, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True

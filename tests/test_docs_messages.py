@@ -345,6 +345,18 @@ def test_the_storage_page_quotes_what_a_view_s_run_without_redis_says():
     assert f'("{start} … {rest.partition("REDIS_URL. ")[2]}")' in flat("docs/storage.md")
 
 
+def test_the_storage_page_quotes_the_alert_of_home_assistant_silent(settings):
+    """Home Assistant's database of the default name, silent past the default HA_SILENT_HOURS."""
+    from retention.entities.silent import silent_message
+
+    settings.HA_INFLUXDB_DATABASE = DEFAULTS["HA_INFLUXDB_DATABASE"]
+    newest = datetime(2026, 5, 17, 1, 40, tzinfo=UTC)
+    said = silent_message(
+        newest, datetime(2026, 5, 17, 9, 5, tzinfo=UTC), DEFAULTS["HA_SILENT_HOURS"]
+    )
+    assert f'"{said}"' in flat("docs/storage.md")
+
+
 def test_the_storage_page_quotes_what_a_full_archive_directory_is_said_as():
     import errno
 

@@ -19,7 +19,8 @@ Once per incident, also with concurrent checkers:
   receiver's answer and the save of `sent` sends one twice (the next check sends it again).
 
 An alert without a run is a condition (retention.stats.conditions): entities gone from Home
-Assistant still counted in the views (retention.entities.gone), a tier's retention policy that
+Assistant still counted in the views (retention.entities.gone), Home Assistant's database
+receiving no point for HA_SILENT_HOURS (retention.entities.silent), a tier's retention policy that
 drops data before its next step takes it (`conditions.sync_slack`). The check opens one
 (delivered as above), keeps its message current, and sets `cleared` once it is over; the
 raw -> hourly runs do so for the tiered entities they leave out (`conditions.sync_left_out`),
@@ -46,7 +47,7 @@ from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
 from enrich.wording import lasting, shortened
 from retention import liveness
-from retention.entities import gone
+from retention.entities import gone, silent
 from retention.models import Alert, RetentionRun
 from retention.queued import waiting
 from retention.stats import conditions, incidents
@@ -71,6 +72,7 @@ CONDITION_OPERATION = {
     Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE,
     Alert.Kind.ENTITIES_LEFT_OUT: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
     Alert.Kind.TIER_POLICY_LOST: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+    Alert.Kind.HA_SILENT: "check_alerts",
 }
 CONDITION_OPERATION_LABEL = {
     Alert.Kind.GONE_FROM_HA: "entity discovery",
@@ -79,6 +81,7 @@ CONDITION_OPERATION_LABEL = {
     Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE.label,
     Alert.Kind.ENTITIES_LEFT_OUT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
     Alert.Kind.TIER_POLICY_LOST: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
+    Alert.Kind.HA_SILENT: "alert check",
 }
 # Finished runs older than this are history, not news (e.g. on the first check after an
 # upgrade); a run still running is checked however long ago it started.
@@ -308,11 +311,12 @@ def deliver_pending(
 def check_alerts(now: datetime | None = None) -> CheckResult:
     """The periodic check: close the runs whose process died (retention.liveness: alerted as
     failed, not as runs that hang), open or clear the conditions' alerts (entities gone from
-    Home Assistant, a tier's retention policy too short for its next step), raise alerts for
-    new incidents, deliver what is not sent yet."""
+    Home Assistant, Home Assistant's database receiving no point, a tier's retention policy
+    too short for its next step), raise alerts for new incidents, deliver what is not sent
+    yet."""
     now = now or datetime.now(UTC)
     result = CheckResult(closed=[run.pk for run in liveness.close_dead()])
-    held = gone.sync_alert(now) + conditions.sync_slack(now)
+    held = gone.sync_alert(now) + silent.sync_alert(now) + conditions.sync_slack(now)
     result.raised = [a.pk for a in detect(now) + held]
     result.delivered, result.delivery_failed = deliver_pending(now)
     return result

@@ -90,7 +90,9 @@ def redis(request, settings, monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def entity(ha_db):
+def entity(ha_db, settings):
+    # Its points are of 2024: Home Assistant silent since is not this test's (test_ha_silent.py).
+    settings.HA_SILENT_HOURS = 0
     return ha_db.saved_entity("official", ENTITY, [(n * 10800, 100 + n) for n in range(16)])
 
 
