@@ -26,6 +26,7 @@ from retention.archive.errors import ArchiveBusy, VerificationError
 from retention.archive.lock import ArchiveLock, archive_lock, waits_for
 from retention.archive.reader import MEASUREMENT
 from retention.archive.recorded import recorded_run
+from retention.archive.restore_check import make_sure_shown
 from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress
 from retention.archive.store import ArchiveStorage, merged_version, sha256_hex
@@ -311,6 +312,7 @@ def restore_to_influxdb(
             lock.renew()
             ts.create_database(database)
             written = ts.write(database, table_readings(read.table))
+            make_sure_shown(ts, database, read.table, written, table_readings)
         run.records_processed = written
         days = days_held(read.table)
         report = RestoreReport(run.pk, database, start, end, read.objects, written, days,

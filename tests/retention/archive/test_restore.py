@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from enrich.influx import get_timeseries
+from enrich.influx import connect, get_timeseries
 from retention.archive import format as fmt
-from retention.archive.errors import VerificationError
+from retention.archive.errors import ArchiveError, VerificationError
 from retention.archive.reader import MEASUREMENT
 from retention.archive.restore import restore_from_archive, restore_to_influxdb
 from retention.archive.run import run_archive
@@ -350,3 +350,43 @@ def test_the_command_refuses_options_it_would_ignore(archived, tier, tmp_path):
     with pytest.raises(CommandError, match="--force replaces an --output file"):
         call_command("restore_from_archive", "2022-02-01", "2022-02-28", "--force")
     assert read_back(tier.restore_database) == []
+
+
+def _hidden_after_writes(tier, proxy, times: int) -> list[int]:
+    """Each of the first `times` writes InfluxDB accepts through the proxy is followed by a
+    week of the restored rows leaving the restore database (as Debian's InfluxDB 1.6 has been
+    seen answering 204 and then showing none of a shard's points); the writes seen, counted."""
+    real = connect(tier.url)  # InfluxDB itself, not through the proxy
+    seen = []
+
+    def hide_a_week() -> None:
+        seen.append(1)
+        if len(seen) <= times and tier.restore_database in real.databases():
+            real.delete(tier.restore_database, HIDDEN[0], HIDDEN[1], measurement=MEASUREMENT)
+
+    proxy.on_write = hide_a_week
+    return seen
+
+
+HIDDEN = (datetime(2023, 10, 23, tzinfo=UTC), datetime(2023, 10, 30, tzinfo=UTC))
+
+
+def test_rows_influxdb_accepted_but_does_not_show_are_written_again(archived, tier, proxy):
+    _hidden_after_writes(tier, proxy, times=1)
+    report = restore_to_influxdb("2022-01-01", "2024-12-31")
+    assert report.records == len(archived)
+    assert read_back(tier.restore_database) == archived  # the hidden week written again
+
+
+def test_a_restore_whose_rows_stay_unshown_fails_saying_so(archived, tier, proxy):
+    seen = _hidden_after_writes(tier, proxy, times=100)
+    with pytest.raises(ArchiveError) as failed:
+        restore_to_influxdb("2022-01-01", "2024-12-31")
+    assert len(seen) == 2 + 2  # two batches of rows, each week written again twice
+    assert str(failed.value) == (
+        f"InfluxDB accepted the 5,480 rows restored into {tier.restore_database!r} but does not "
+        "show 35 of them (from 2023-10-23) after they were written 2 times more; restart "
+        "influxd and restore the range again (rows written twice overwrite themselves)."
+    )
+    run = RetentionRun.objects.get(operation="restore")
+    assert run.status == "failed" and "does not show 35 of them" in run.errors
