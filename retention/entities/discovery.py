@@ -28,10 +28,13 @@ discovery, named in the report. A new entity needs none: the next refresh fills 
 The areas can also come from Home Assistant's own registries: `retention.entities.areas`.
 With HA_URL and HA_TOKEN, discovery also asks Home Assistant which entities it still has and
 marks the others gone (`retention.entities.gone`), in a sentence of the report.
+Entities two Home Assistant instances write at once, told apart by a tag, are named in the
+report with that tag and what to do (`retention.entities.writers`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from copy import copy
 from dataclasses import asdict, dataclass, field
@@ -47,11 +50,14 @@ from enrich.wording import counted
 from retention.entities.gone import check_presence
 from retention.entities.scan import Found, detect_layout, scan, settled_kind
 from retention.entities.units import Units
+from retention.entities.writers import several_writers
 from retention.models import Entity
 from retention.rollups.follow import gather, note_edit
 from retention.rollups.tasks import Queued, follow_up_on_commit
 
 LAYOUTS = ("official", "ingestor", "auto")
+
+logger = logging.getLogger(__name__)
 
 
 class DiscoveryError(Permanent):
@@ -71,6 +77,7 @@ class DiscoveryReport:
     noted: dict[str, set[str]] = field(default_factory=dict)  # view -> keys the changes touch
     queued: list[Queued] = field(default_factory=list)  # their follow-up, once committed
     in_ha: str = ""  # which entities Home Assistant no longer has (retention.entities.gone)
+    writers: list[str] = field(default_factory=list)  # entities two writers write at once
 
     @property
     def total(self) -> int:
@@ -84,6 +91,7 @@ class DiscoveryReport:
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged.\n"
             f"By kind: {kinds}."
             + "".join(f"\nSkipped: {why}" for why in self.skipped)
+            + "".join(f"\nWarning: {said}" for said in self.writers)
             + "".join(f"\n{queued}" for queued in self.queued)
             + (f"\n{self.in_ha}" if self.in_ha else "")
         )
@@ -125,6 +133,9 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
                 gather(report.noted, note_edit(before, entity, _moved_at(before, item)))
         report.queued = follow_up_on_commit(report.noted, "entity discovery")
     report.in_ha = check_presence()
+    report.writers = several_writers(database, layout)
+    for said in report.writers:
+        logger.warning("Entity discovery: %s", said)
     return report
 
 

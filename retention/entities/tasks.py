@@ -41,4 +41,5 @@ def discover_entities(self) -> dict:
         "states_per_day": measured,
         "views_follow": [queued.as_dict() for queued in report.queued],
         "home_assistant": report.in_ha,
+        "several_writers": report.writers,
     }
