@@ -24,3 +24,26 @@ def ha_database(enrich_database: str) -> str:
             "e.g. enrich."
         )
     return database
+
+
+# Tags enrich itself selects an entity's points by, in either layout.
+ENTITY_TAGS = frozenset({"entity_id", "domain", "event_type"})
+
+
+def ha_tags() -> dict[str, str]:
+    """HA_INFLUXDB_TAGS: `key=value` pairs, comma-separated (`instance=house`), the global
+    `tags:` of the Home Assistant instance enrich reads, where several write to the database;
+    empty: every point of an entity, whatever its other tags."""
+    found: dict[str, str] = {}
+    for entry in text("HA_INFLUXDB_TAGS").split(","):
+        key, _, value = (part.strip() for part in entry.partition("="))
+        if not entry.strip():
+            continue
+        if not (key and value) or key in ENTITY_TAGS:
+            raise ImproperlyConfigured(
+                f"HA_INFLUXDB_TAGS: {entry.strip()!r} is not a tag of Home Assistant's "
+                "InfluxDB integration's tags: option; give key=value pairs, comma-separated, "
+                "e.g. HA_INFLUXDB_TAGS=instance=house (not entity_id, domain or event_type)."
+            )
+        found[key] = value
+    return found

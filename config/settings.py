@@ -54,7 +54,7 @@ from config.environment import (
     url_map,
     zone,
 )
-from config.influx_databases import ha_database
+from config.influx_databases import ha_database, ha_tags
 from config.logs import LOG_LEVEL, LOGGING  # noqa: F401  (one line per event, to stderr)
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
@@ -226,6 +226,7 @@ INFLUXDB_DATABASE = text("INFLUXDB_DATABASE", default="enrich")
 HA_INFLUXDB_DATABASE = ha_database(INFLUXDB_DATABASE)  # never INFLUXDB_DATABASE
 HA_LAYOUT = choice("HA_LAYOUT", "official", ("official", "ingestor"))
 HA_DEFAULT_MEASUREMENT = text("HA_DEFAULT_MEASUREMENT")
+HA_INFLUXDB_TAGS = ha_tags()  # the tags: of the instance read, where several write there
 # Where the tiers (policies enrich_hourly, enrich_daily) are written; empty: HA's database.
 TIER_DATABASE = text("TIER_DATABASE") or HA_INFLUXDB_DATABASE
 # Optional: Home Assistant's URL and a long-lived access token (of an admin user), to import

@@ -229,6 +229,10 @@ def test_defaults_load_with_sqlite_as_embedded_database():
             {"INFLUXDB_DATABASE": "home_assistant", "HA_INFLUXDB_DATABASE": None},
             "HA_INFLUXDB_DATABASE and INFLUXDB_DATABASE both name 'home_assistant'",
         ),
+        # The instance a read and delete of raw points is limited to (the tags: of one of
+        # several Home Assistant instances): a value, and never a tag enrich selects by.
+        ({"HA_INFLUXDB_TAGS": "instance"}, "HA_INFLUXDB_TAGS: 'instance' is not a tag of Home"),
+        ({"HA_INFLUXDB_TAGS": "a=1, domain=x"}, "HA_INFLUXDB_TAGS: 'domain=x' is not a tag of"),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
@@ -254,6 +258,11 @@ def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
             "{'awattar': 'http://proxy:8080', 'b': 'https://[::1]:65535'} http://127.0.0.1:1",
         ),
         ("settings.S3_ARCHIVE_BUCKET", {"S3_ARCHIVE_BUCKET": "My.archive_2-x"}, "My.archive_2-x"),
+        (
+            "settings.HA_INFLUXDB_TAGS",
+            {"HA_INFLUXDB_TAGS": " instance = cabin,source=ha ,"},
+            "{'instance': 'cabin', 'source': 'ha'}",
+        ),
     ],
 )
 def test_the_bounds_of_a_setting_are_inclusive(show, overrides, shown):

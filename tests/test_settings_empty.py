@@ -85,7 +85,7 @@ def test_an_empty_or_blank_variable_takes_its_default(variable, setting, default
 BLANK_IS_NONE = """AIRNOW_API_KEY ELECTRICITYMAPS_API_KEY PRICING_API_KEY HA_TOKEN INFLUXDB_TOKEN
 INFLUXDB_ORG INFLUXDB_USERNAME GOOGLE_CLIENT_ID GOOGLE_CLIENT_SECRET GOOGLE_REFRESH_TOKEN
 CARBON_PROVIDER PRICING_PROVIDER PRICING_REGION GRID_REGION METER_TYPE LATITUDE WATTTIME_USERNAME
-WATTTIME_API_TOKEN S3_ARCHIVE_BUCKET S3_SSE_KMS_KEY_ID HA_DEFAULT_MEASUREMENT
+WATTTIME_API_TOKEN S3_ARCHIVE_BUCKET S3_SSE_KMS_KEY_ID HA_DEFAULT_MEASUREMENT HA_INFLUXDB_TAGS
 PROVIDER_BASE_URLS""".split()
 
 
@@ -93,7 +93,9 @@ PROVIDER_BASE_URLS""".split()
 def test_a_variable_of_only_spaces_is_empty(variable):
     result = load_settings(show=f"repr(settings.{variable})", **{variable: "   "})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ("{}" if variable == "PROVIDER_BASE_URLS" else "''")
+    assert result.stdout.strip() == (
+        "{}" if variable in ("PROVIDER_BASE_URLS", "HA_INFLUXDB_TAGS") else "''"
+    )
 
 
 def test_spaces_around_a_name_or_key_are_dropped():

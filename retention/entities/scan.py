@@ -49,6 +49,7 @@ from django.conf import settings
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
 from retention.entities.points import INGESTOR_MEASUREMENT, ingestor_raw_attributes
+from retention.entities.sources import instance_condition, instance_where
 from retention.entities.units import WEATHER_UNITS, official_attribute, official_units
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
@@ -211,7 +212,7 @@ def _unit_less(measurement: str, fields: dict[str, str], rows: list[Row],
 
 
 def _select(db: str, query: str) -> Iterator[Row]:
-    with get_timeseries().query(db, query) as rows:
+    with get_timeseries().query(db, query, params=instance_condition()[1]) as rows:
         yield from rows
 
 
@@ -224,10 +225,11 @@ def _scan_official(db: str) -> Iterator[Found]:
         if not {"entity_id", "domain"} <= set(ts.tag_keys(db, measurement)):
             continue  # not written by Home Assistant's integration (enrichment data, ...)
         table, group = quote_ident(measurement), 'GROUP BY "domain", "entity_id"'
-        first = {_key(r): r for r in _select(db, f"SELECT * FROM {table} {SINCE} {group} LIMIT 1")}
+        since, only = instance_where(SINCE)  # HA_INFLUXDB_TAGS
+        first = {_key(r): r for r in _select(db, f"SELECT * FROM {table} {since} {group} LIMIT 1")}
         last = {
             _key(r): r
-            for r in _select(db, f"SELECT * FROM {table} {group} ORDER BY time DESC LIMIT 1")
+            for r in _select(db, f"SELECT * FROM {table} {only} {group} ORDER BY time DESC LIMIT 1")
         }
         fields = ts.field_keys(db, measurement)
         states = _official_states(db, table, fields)
@@ -252,13 +254,14 @@ def _official_states(db: str, table: str, fields: dict[str, str]) -> dict[Any, t
     """(numbers, texts) per (domain, entity_id): a state that parsed as a number has only
     `value`; a `state` string is text (on/off-like ones get a `value` 1/0 with it)."""
     group, numbers, texts, both = 'GROUP BY "domain", "entity_id"', Counter(), Counter(), Counter()
+    since = instance_where(SINCE)[0]
     if "value" in fields:
-        numbers = _counts(db, f'SELECT COUNT("value") FROM {table} {SINCE} {group}', _key)
+        numbers = _counts(db, f'SELECT COUNT("value") FROM {table} {since} {group}', _key)
     if "state" in fields:
-        texts = _counts(db, f'SELECT COUNT("state") FROM {table} {SINCE} AND '
+        texts = _counts(db, f'SELECT COUNT("state") FROM {table} {since} AND '
                             f'"state" {_REAL_STATE} {group}', _key)  # fmt: skip
         if "value" in fields:
-            both = _counts(db, f'SELECT COUNT("value") FROM {table} {SINCE} AND '
+            both = _counts(db, f'SELECT COUNT("value") FROM {table} {since} AND '
                                f'"state" =~ /./ {group}', _key)  # fmt: skip
     return {key: (numbers[key] - both[key], texts[key]) for key in numbers.keys() | texts.keys()}
 
@@ -291,7 +294,7 @@ def _scan_ingestor(db: str) -> Iterator[Found]:
     table = quote_ident(INGESTOR_MEASUREMENT)
     changes = "(\"event_type\" = 'state_changed' OR \"event_type\" = '')"
     real = f'("state_value" {_REAL_STATE} OR "state" {_REAL_STATE})'
-    where = f"FROM {table} WHERE {changes}"
+    where = f"FROM {table} WHERE {changes}{instance_condition()[0]}"
     base = f"SELECT * {where}"
     group = 'GROUP BY "entity_id"'
     since = SINCE.replace("WHERE", "AND")

@@ -27,6 +27,10 @@ several series (ingestor events differing in other tags such as `area`; official
 whose static tags changed; points in several measurements). Points of one entity with the
 same time are one sample, the last one winning: in one measurement the last InfluxDB returns,
 across measurements the one of the measurement `raw_measurements` lists later.
+
+Several Home Assistant instances writing to the database, told apart by the integration's
+global `tags:`: HA_INFLUXDB_TAGS names the tags of the one enrich reads (`instance_tags`), and
+every read, count and delete of raw points, and discovery, takes only its points.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from enrich.influx import Row
+from django.conf import settings
+
+from enrich.influx import Row, quote_ident
 from retention.entities.points import (
     INGESTOR_MEASUREMENT,
     ingestor_attributes,
@@ -58,6 +64,24 @@ def raw_measurements(entity: Entity) -> tuple[str, ...]:
         current = current or INGESTOR_MEASUREMENT
     older = (s.get("measurement") for s in entity.series or () if isinstance(s, dict))
     return (*dict.fromkeys(m for m in older if m and m != current), current)
+
+
+def instance_tags() -> dict[str, str]:
+    """HA_INFLUXDB_TAGS: the tags of the Home Assistant instance enrich reads ({}: any)."""
+    return dict(settings.HA_INFLUXDB_TAGS)
+
+
+def instance_condition() -> tuple[str, dict[str, str]]:
+    """(" AND <the instance's tags>" or "", its params) for a query of raw points."""
+    tags = instance_tags()
+    clause = "".join(f" AND {quote_ident(k)} = $ha_tag{n}" for n, k in enumerate(tags))
+    return clause, {f"ha_tag{n}": value for n, value in enumerate(tags.values())}
+
+
+def instance_where(since: str) -> tuple[str, str]:
+    """(the WHERE clause `since` with the instance's tags, a WHERE clause of only these or "")."""
+    tags = instance_condition()[0]
+    return since + tags, (f"WHERE {tags.removeprefix(' AND ')}" if tags else "")
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,7 @@ class UnreadableEntity(ValueError):
 def source_of(entity: Entity) -> Source:
     """Where the entity's points are; UnreadableEntity naming what to fix when they cannot be
     found."""
+    instance, tagged = instance_condition()
     if entity.layout == Entity.Layout.OFFICIAL:
         if "." not in entity.entity_id:
             raise UnreadableEntity(
@@ -114,8 +139,8 @@ def source_of(entity: Entity) -> Source:
         return Source(
             entity,
             raw_measurements(entity),
-            '"entity_id" = $object_id AND "domain" = $domain',
-            {"object_id": entity.object_id, "domain": entity.domain},
+            '"entity_id" = $object_id AND "domain" = $domain' + instance,
+            {"object_id": entity.object_id, "domain": entity.domain, **tagged},
             ("value", "state"),
             Units(entity),
         )
@@ -125,8 +150,8 @@ def source_of(entity: Entity) -> Source:
             raw_measurements(entity),
             # Other event types are not states; a missing tag compares equal to ''.
             '"entity_id" = $entity_id AND ("event_type" = \'state_changed\' OR '
-            "\"event_type\" = '')",
-            {"entity_id": entity.entity_id},
+            "\"event_type\" = '')" + instance,
+            {"entity_id": entity.entity_id, **tagged},
             ("state_value", "state"),
             Units(entity),
         )

@@ -2,8 +2,9 @@
 old and a new install during a migration) writing the same entity id into one database.
 
 Enrich reads every point of an entity's tags as one history (`retention.entities.sources`),
-whatever other tags a point has: the InfluxDB integration's `tags:` option (`instance: cabin`)
-tells the instances apart in InfluxDB, but not in enrich. Two meters of 12000 and 300 kWh
+whatever other tags a point has, unless HA_INFLUXDB_TAGS names the tags of the instance it
+reads: the InfluxDB integration's `tags:` option (`instance: cabin`) tells the instances apart
+in InfluxDB, not in enrich. Two meters of 12000 and 300 kWh
 alternating read as a reset and a growth of 11700 kWh at every other point.
 
 `several_writers()` finds them: series of one entity (same measurement and entity tags, other
@@ -25,6 +26,7 @@ from itertools import combinations
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.entities.points import INGESTOR_MEASUREMENT
 from retention.entities.scan import OWN_MEASUREMENTS, full_entity_id
+from retention.entities.sources import instance_tags
 from retention.models import Entity
 
 STATE_EVENTS = ("state_changed", "")  # the ingestor's event types that are states
@@ -99,10 +101,11 @@ def several_writers(db: str, layout: str) -> list[str]:
             if m != INGESTOR_MEASUREMENT and m not in OWN_MEASUREMENTS
         ]
     by_entity: dict[tuple[str, str], list[Series]] = defaultdict(list)
+    instance = instance_tags().items()  # HA_INFLUXDB_TAGS: only the instance's points are read
     for measurement in measurements:
         for series in _series_of(db, measurement):
             entity_id = _entity(series, layout)
-            if entity_id:
+            if entity_id and instance <= dict(series.tags).items():
                 by_entity[(entity_id, measurement)].append(series)
     said = []
     for (entity_id, _), found in sorted(by_entity.items()):
@@ -121,13 +124,15 @@ def _sentence(entity_id: str, a: Series, b: Series) -> str:
         return ", ".join(f"{k}={tags.get(k, '')!r}" for k in keys)
 
     start, end = max(a.first, b.first), min(a.last, b.last)
+    either = [t for t in (first, second) if all(t.get(k) for k in keys)]
+    setting = ",".join(f"{k}={either[0][k]}" for k in keys) if either else "key=value"
     return (
         f"{entity_id}: two writers at once, points tagged {tagged(first)} and "
         f"{tagged(second)} (measurement {a.measurement!r}) alternate from "
         f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC. Enrich reads them as one history, "
-        "so its tier rows and views mix both (two meters read as resets and growth). Give each "
-        "Home Assistant instance its own database (the InfluxDB integration's database:) and "
-        "set HA_INFLUXDB_DATABASE to the one enrich reads, or stop the one no longer in use; "
-        "until then untick Tiered for the entity (admin → Retention → Entities) to keep its "
-        "raw points."
+        "so its tier rows and views mix both (two meters read as resets and growth). Set "
+        f"HA_INFLUXDB_TAGS to the tags of the instance enrich reads (HA_INFLUXDB_TAGS={setting}"
+        "), or give each Home Assistant instance its own database (the InfluxDB integration's "
+        "database:); until then untick Tiered for the entity (admin → Retention → Entities) "
+        "to keep its raw points."
     )

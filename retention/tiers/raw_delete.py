@@ -12,20 +12,21 @@ from itertools import product
 
 from enrich.influx import get_timeseries
 from retention.entities import ha_source
-from retention.entities.sources import raw_measurements
+from retention.entities.sources import instance_tags, raw_measurements
 from retention.models import Entity
 
 logger = logging.getLogger(__name__)
 
 
-def _raw_tags(entity: Entity) -> list[dict[str, str]]:
+def raw_tags(entity: Entity) -> list[dict[str, str]]:
     """Tag sets selecting the entity's raw points for a delete (see ha_source's layouts)."""
+    instance = instance_tags()  # HA_INFLUXDB_TAGS: the other instances' points stay
     if entity.layout == Entity.Layout.OFFICIAL:
-        return [{"entity_id": entity.object_id, "domain": entity.domain}]
+        return [{"entity_id": entity.object_id, "domain": entity.domain, **instance}]
     # Ingestor: only state events are samples; a missing event_type tag compares equal to ''.
     return [
-        {"entity_id": entity.entity_id, "event_type": "state_changed"},
-        {"entity_id": entity.entity_id, "event_type": ""},
+        {"entity_id": entity.entity_id, "event_type": "state_changed", **instance},
+        {"entity_id": entity.entity_id, "event_type": "", **instance},
     ]
 
 
@@ -39,7 +40,7 @@ def delete_raw(entity: Entity, start: datetime, end: datetime, database: str, ra
     if present == 0:
         return 0
     left = present
-    for measurement, tags in product(raw_measurements(entity), _raw_tags(entity)):
+    for measurement, tags in product(raw_measurements(entity), raw_tags(entity)):
         get_timeseries().delete(database, start, end, measurement=measurement, tags=tags,
                                 retention_policy=raw_rp)  # fmt: skip
         left = ha_source.count_samples(entity, start, end, database=database)

@@ -39,6 +39,7 @@ from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.entities.sources import raw_measurements, source_of
 from retention.models import Entity
+from retention.tiers.raw_delete import raw_tags
 from retention.tiers.side import Side
 from retention.tiers.window import (
     batchable,
@@ -239,7 +240,7 @@ def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, 
                 parts.append(([measurement], [e for e in group if measurement in
                                               raw_measurements(e)]))  # fmt: skip
     for n, (measurements, group) in enumerate(parts):
-        tag_sets = [{"entity_id": e.object_id, "domain": e.domain} for e in group]
+        tag_sets = [tags for e in group for tags in raw_tags(e)]  # HA_INFLUXDB_TAGS too
         delete_series(ts, database, start, end, measurements, tag_sets, rp)
         done(group)
         if n == 0:

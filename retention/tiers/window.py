@@ -27,7 +27,7 @@ from enrich.readings import EPOCH
 from retention.entities import ha_source
 from retention.entities.points import STRING_ATTRIBUTES, finish, sample_from_official
 from retention.entities.samples import Sample, at_nanos, aware_sample
-from retention.entities.sources import merged_samples, raw_measurements
+from retention.entities.sources import instance_condition, merged_samples, raw_measurements
 from retention.entities.units import Convert, Units, converted
 from retention.models import Entity
 from retention.tiers.aggregate import VALUE_KINDS
@@ -113,7 +113,8 @@ def selection(entities: Sequence[Entity]) -> tuple[str, str, dict[str, str]]:
     for n, entity in enumerate(entities):
         terms.append(f'("entity_id" = $o{n} AND "domain" = $d{n})')
         params[f"o{n}"], params[f"d{n}"] = entity.object_id, entity.domain
-    return measurements, "(" + " OR ".join(terms) + ")", params
+    instance, tagged = instance_condition()
+    return measurements, "(" + " OR ".join(terms) + ")" + instance, {**params, **tagged}
 
 
 def measurements_of(entities: Iterable[Entity]) -> list[str]:

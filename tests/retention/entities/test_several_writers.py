@@ -3,14 +3,23 @@ apart by the InfluxDB integration's global `tags:`), in both layouts of the real
 discovery names the entity and the tag; a tag added mid-history, or an area changed and
 changed back, is one writer and says nothing. T0 = 2024-03-04 00:00 UTC."""
 
+from datetime import timedelta
+
 import pytest
 
+from enrich.influx import get_timeseries
 from retention.entities.discovery import discover
+from retention.entities.ha_source import count_samples
 from retention.entities.tasks import discover_entities
-from retention.models import Entity
-from tests.retention.conftest import ingestor_readings, official_readings
+from retention.models import DailyEnergyByDevice, Entity
+from retention.rollups.materialized import ENERGY, rebuild_view
+from retention.tiers import runner as tiers
+from retention.tiers.rows import HOURLY_RP, read_rows
+from tests.retention.conftest import T0, ingestor_readings, official_readings
+from tests.retention.rollups.conftest import enrich_db, own_locks  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+DAY = timedelta(days=1)
 
 WRITERS = {"official": official_readings, "ingestor": ingestor_readings}
 
@@ -35,7 +44,7 @@ def test_two_instances_tagged_apart_are_named_with_their_tag(ha_db, layout, sett
     assert said.startswith("sensor.energy_total: two writers at once, points tagged ")
     assert "instance='cabin'" in said and "instance='house'" in said
     assert "from 2024-03-04 00:05 to 2024-03-04 05:50 UTC" in said
-    assert "HA_INFLUXDB_DATABASE" in said and "untick Tiered" in said
+    assert "(HA_INFLUXDB_TAGS=instance=cabin)" in said and "untick Tiered" in said
     assert f"\nWarning: {said}" in str(report)
     settings.HA_LAYOUT = layout  # the daily task: its result lists it, its log warns
     caplog.clear()
@@ -70,3 +79,54 @@ def test_a_tag_added_mid_history_or_an_area_changed_back_is_one_writer(ha_db, la
 
     assert report.created == 3 and report.writers == []
     assert "Warning" not in str(report)
+    # The tagged points go on from the untagged ones: one meter, 100 -> 117.5, all tiered.
+    done = tiers.downsample_hourly(T0.date(), T0.date() + timedelta(days=1))
+    assert done.status == "ok", done.errors
+    rows = read_rows(HOURLY_RP, T0, T0 + timedelta(days=1), "sensor.energy_total")
+    assert round(sum(row.fields["total_energy"] for row in rows["sensor.energy_total"]), 6) == 17.5
+    assert count_samples(Entity.objects.get(entity_id="sensor.energy_total"), T0, T0 + DAY) == 0
+
+
+def points_tagged(db: str, layout: str, instance: str) -> int:
+    table = "kWh" if layout == "official" else "home_assistant_events"
+    query = f'SELECT COUNT(*) FROM "{table}" WHERE "instance" = $instance'
+    with get_timeseries().query(db, query, params={"instance": instance}) as rows:
+        return max((int(v) for row in rows for v in row.values.values() if v), default=0)
+
+
+@pytest.mark.usefixtures("enrich_db")
+def test_the_instance_named_by_ha_influxdb_tags_is_read_tiered_and_deleted_alone(
+    ha_db, layout, settings
+):
+    settings.HA_INFLUXDB_TAGS = {"instance": "cabin"}
+    write = WRITERS[layout]
+    house = meter(30, range(288), 12000.0, 0.5)  # two days, every 10 minutes
+    cabin = meter(330, range(288), 300.0, 0.1)
+    ha_db.write(write("sensor.energy_total", house, unit="kWh", extra_tags={"instance": "house"}))
+    ha_db.write(write("sensor.energy_total", cabin, unit="kWh", extra_tags={"instance": "cabin"}))
+
+    report = discover(layout=layout)
+    assert report.created == 1 and report.writers == []
+    entity = Entity.objects.get()
+    assert (entity.first_seen, entity.last_seen) == (
+        T0 + timedelta(seconds=330),
+        T0 + timedelta(seconds=330 + 600 * 287),
+    )
+
+    print(
+        "before",
+        points_tagged(ha_db.name, layout, "house"),
+        points_tagged(ha_db.name, layout, "cabin"),
+    )
+    done = tiers.downsample_hourly(T0.date(), T0.date() + timedelta(days=1))
+    assert done.status == "ok", done.errors
+    rows = read_rows(HOURLY_RP, T0, T0 + timedelta(days=1), entity.entity_id)[entity.entity_id]
+    assert round(sum(row.fields["total_energy"] for row in rows), 6) == 14.3  # 300 -> 314.3
+    assert max(row.fields["max_value"] for row in rows) == 314.3  # no house reading in them
+    # The cabin's raw points of the day are replaced by its rows; the house's stay.
+    assert points_tagged(ha_db.name, layout, "cabin") == 144  # the second day's
+    assert points_tagged(ha_db.name, layout, "house") == 288
+    # The view: the tiered day from its rows, the next one from the cabin's raw points.
+    rebuild_view(ENERGY, T0.date(), T0.date() + timedelta(days=1), now=T0 + timedelta(days=3))
+    days = DailyEnergyByDevice.objects.filter(entity_id=entity.entity_id).order_by("date")
+    assert [round(day.total_kwh, 6) for day in days] == [14.3, 14.4]  # to 314.3, to 328.7
