@@ -344,9 +344,8 @@ if ALERT_MAX_DURATION_SECONDS < 1:
     raise ImproperlyConfigured(
         f"ALERT_MAX_DURATION_SECONDS={ALERT_MAX_DURATION_SECONDS} must be at least 1 second."
     )
-# Home Assistant's database receiving no point for longer than this opens an alert (0 = never):
-# its power and energy sensors change many times an hour, a quiet night too, so 6 h of nothing
-# is HA's InfluxDB integration not writing, found the same day rather than weeks later.
+# Home Assistant's database receiving no point for longer than this opens an alert (0 = never;
+# why 6 h: docs/configuration.md, retention.entities.silent).
 HA_SILENT_HOURS = number("HA_SILENT_HOURS", 6.0, float, at_least=0, at_most=A_YEAR / 3600)
 
 # --- Outbound HTTP -----------------------------------------------------------------------
