@@ -105,6 +105,7 @@ class EntityAdmin(SelectionAdmin):
     search_fields = ("entity_id", "friendly_name", "area", "measurement")
     readonly_fields = (
         "gone_from_ha",
+        "several_writers",
         "series",
         "first_seen",
         "last_seen",
@@ -121,9 +122,10 @@ class EntityAdmin(SelectionAdmin):
         (
             "In Home Assistant",
             {
-                "fields": ("gone_from_ha",),
+                "fields": ("gone_from_ha", "several_writers"),
                 "description": "Set by discovery (with HA_URL and HA_TOKEN) when it first "
-                "found the entity missing from Home Assistant's states; cleared when it is back.",
+                "found the entity missing from Home Assistant's states; cleared when it is back. "
+                "Written by two instances: discovery's finding, cleared once it finds one.",
             },
         ),
         (

@@ -47,13 +47,7 @@ class Entity(models.Model):
     # Where the raw data lives in Home Assistant's InfluxDB.
     layout = models.CharField(max_length=16, choices=Layout.choices)
     measurement = models.CharField(max_length=255)
-    # Every measurement discovery found the entity's points in, with the unit Home Assistant
-    # wrote there last: [{"measurement": "W", "unit": "W"}, {"measurement": "kW", ...}].
-    # Home Assistant writes each unit to its own measurement by default, so a sensor switched
-    # from W to kW has points in both; the tiers and views read them all (retention.entities.
-    # sources) and convert each point by its own unit (retention.entities.units). A weather
-    # entity's entries also hold the units of its attributes written there last ("units":
-    # {"temperature_unit": "°C", "pressure_unit": "hPa", ...}): the units they are read in.
+    # [{"measurement": "W", "unit": "W"}, {"measurement": "kW", ...}]: retention.entities.sources.
     series = models.JSONField(
         default=list,
         blank=True,
@@ -73,16 +67,20 @@ class Entity(models.Model):
     states_per_day = models.FloatField(
         null=True, blank=True, help_text="Measured raw states per day (discovery)."
     )
-    # When discovery first found the entity missing from Home Assistant's states (GET
-    # /api/states, with HA_URL and HA_TOKEN; retention.entities.gone); None while Home
-    # Assistant has it, or was never asked. Its last state stays in InfluxDB and is carried
-    # forward by the tiers and views until a person unticks `in_views` (and `tiered`).
+    # None while Home Assistant has it, or was never asked (retention.entities.gone).
     gone_from_ha = models.DateTimeField(
         null=True,
         blank=True,
         verbose_name="gone from Home Assistant",
         help_text="When discovery first found the entity missing from Home Assistant's states "
         "(cleared when it is back).",
+    )
+    several_writers = models.TextField(  # retention.entities.writers; retention.tiers.unrecorded
+        blank=True,
+        default="",
+        verbose_name="written by two instances",
+        help_text="Discovery's finding while two Home Assistant instances write the entity at "
+        "once: the raw -> hourly run leaves it out, its raw points kept (cleared once it is over).",
     )
 
     class Meta:

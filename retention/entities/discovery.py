@@ -29,7 +29,9 @@ The areas can also come from Home Assistant's own registries: `retention.entitie
 With HA_URL and HA_TOKEN, discovery also asks Home Assistant which entities it still has and
 marks the others gone (`retention.entities.gone`), in a sentence of the report.
 Entities two Home Assistant instances write at once, told apart by a tag, are named in the
-report with that tag and what to do (`retention.entities.writers`).
+report with that tag and what to do, and the sentence is kept on the entity
+(`Entity.several_writers`): the raw -> hourly run leaves it out till then
+(`retention.entities.writers`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from enrich.wording import counted
 from retention.entities.gone import check_presence
 from retention.entities.scan import Found, detect_layout, scan, settled_kind
 from retention.entities.units import Units
+from retention.entities.writers import record as record_writers
 from retention.entities.writers import several_writers
 from retention.models import Entity
 from retention.rollups.follow import gather, note_edit
@@ -133,7 +136,9 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
                 gather(report.noted, note_edit(before, entity, _moved_at(before, item)))
         report.queued = follow_up_on_commit(report.noted, "entity discovery")
     report.in_ha = check_presence()
-    report.writers = several_writers(database, layout)
+    writers = several_writers(database, layout)
+    record_writers(writers, layout)
+    report.writers = list(writers.values())
     for said in report.writers:
         logger.warning("Entity discovery: %s", said)
     return report

@@ -15,7 +15,9 @@ Layouts (reference/ha_influx_schema.md):
 One history in several measurements: the official integration writes each unit to its own
 measurement by default, so a power sensor switched from W to kW goes on in the measurement
 `kW` while its earlier points stay in `W`. Discovery records every measurement it found the
-entity in (`Entity.series`); `raw_measurements` lists them, the current one
+entity in, with the unit Home Assistant wrote there last (`Entity.series`), a weather entity's
+also with the units its attributes were written in there last (`"units": {"temperature_unit":
+"°C", "pressure_unit": "hPa", ...}`); `raw_measurements` lists them, the current one
 (`Entity.measurement`) last, and every read, count and delete of the entity's raw points
 covers them all. Each point's reading is converted by the unit it was written under
 (`retention.entities.units`), so the samples of a power sensor are in W whatever it wrote,

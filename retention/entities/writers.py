@@ -13,6 +13,12 @@ global tag added mid-history, an area changed) makes series one after the other,
 changed and changed back makes series within each other's span without points inside each
 other's: neither is two writers. Two instances without a tag telling them apart write one
 series, which this cannot see (docs/storage.md, "Two Home Assistant instances").
+
+`record()` keeps discovery's sentence on the entity (`Entity.several_writers`) while it finds
+them, cleared once it does not (HA_INFLUXDB_TAGS naming one instance's tags, say):
+until then the raw -> hourly run leaves the entity out, its raw points kept
+(`retention.tiers.unrecorded`), rather than tiering both instances' points as one history and
+deleting them.
 """
 
 from __future__ import annotations
@@ -89,9 +95,9 @@ def _inside(db: str, series: Series, other: Series) -> bool:
         return any(True for _ in rows)
 
 
-def several_writers(db: str, layout: str) -> list[str]:
-    """One sentence per entity whose points come from two writers at once, naming the entity,
-    the tags telling them apart, when, and what to do."""
+def several_writers(db: str, layout: str) -> dict[str, str]:
+    """Entity id -> a sentence, for each entity whose points come from two writers at once,
+    naming the entity, the tags telling them apart, when, and what to do."""
     if layout == Entity.Layout.INGESTOR:
         measurements = [INGESTOR_MEASUREMENT]
     else:
@@ -107,13 +113,22 @@ def several_writers(db: str, layout: str) -> list[str]:
             entity_id = _entity(series, layout)
             if entity_id and instance <= dict(series.tags).items():
                 by_entity[(entity_id, measurement)].append(series)
-    said = []
+    said: dict[str, str] = {}
     for (entity_id, _), found in sorted(by_entity.items()):
         for a, b in combinations(found, 2):
             if a.first < b.last and b.first < a.last and _inside(db, a, b) and _inside(db, b, a):
-                said.append(_sentence(entity_id, a, b))
+                said.setdefault(entity_id, _sentence(entity_id, a, b))
                 break
     return said
+
+
+def record(said: dict[str, str], layout: str) -> None:
+    """Keep each sentence on its entity; clear it on the layout's entities no longer named."""
+    for entity_id, sentence in said.items():
+        found = Entity.objects.filter(entity_id=entity_id).exclude(several_writers=sentence)
+        found.update(several_writers=sentence)
+    over = Entity.objects.filter(layout=layout).exclude(several_writers="")
+    over.exclude(entity_id__in=said).update(several_writers="")
 
 
 def _sentence(entity_id: str, a: Series, b: Series) -> str:
@@ -133,6 +148,6 @@ def _sentence(entity_id: str, a: Series, b: Series) -> str:
         "so its tier rows and views mix both (two meters read as resets and growth). Set "
         f"HA_INFLUXDB_TAGS to the tags of the instance enrich reads (HA_INFLUXDB_TAGS={setting}"
         "), or give each Home Assistant instance its own database (the InfluxDB integration's "
-        "database:); until then untick Tiered for the entity (admin → Retention → Entities) "
-        "to keep its raw points."
+        "database:); until then the raw -> hourly run leaves the entity out, its raw points "
+        "kept (untick Tiered for the entity, admin → Retention → Entities, to keep it out)."
     )

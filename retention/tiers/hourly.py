@@ -110,7 +110,8 @@ class HourlyTier(DayTier):
     # -- what there is to do --
     def work_days(self) -> list[date]:
         """Days not deleted yet, from where raw data, the chain of hourly rows or a day not
-        finished starts (entities with points discovery has not found left out: `unrecorded`)."""
+        finished starts (entities with points discovery has not found, or two instances write,
+        left out: `unrecorded`)."""
         self.entities = unrecorded.leave_out(self.entities, self.outcome, self.database)
         if not self.entities:
             return []

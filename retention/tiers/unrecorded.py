@@ -10,6 +10,12 @@ on), and the points of the new measurement would come in as late points, whose e
 means are never counted (`retention.tiers.late`). Such an entity is left out of the run (and
 its dry run), named with what to do, and its raw points stay; once discovery has run, the next
 run tiers its days with all their points.
+
+Likewise an entity two Home Assistant instances write at once (`Entity.several_writers`, kept
+by discovery: `retention.entities.writers`) is left out with discovery's sentence, its raw
+points kept: tiered, both instances' points would be read as one history (two meters as
+resets and growth) and then deleted. The first run after a discovery that no longer finds them
+(HA_INFLUXDB_TAGS set to one instance's tags, say) tiers it.
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ logger = logging.getLogger("retention.tiers.runner")
 
 
 def leave_out(entities: list[Entity], outcome: Outcome, database: str) -> list[Entity]:
-    """`entities` but those with points in a measurement discovery has not recorded, each
-    noted in `outcome` (its `waiting`, and the alert `entities_left_out`)."""
+    """`entities` but those two instances write and those with points in a measurement
+    discovery has not recorded, each noted in `outcome` (its `waiting`, and the alert
+    `entities_left_out`)."""
+    entities = [entity for entity in entities if not _two_writers(entity, outcome)]
     try:
         found = ha_source.unrecorded_measurements(entities, database=database)
     except InfluxQueryError as exc:  # a server that refuses the index query: tiered as listed
@@ -47,3 +55,15 @@ def leave_out(entities: list[Entity], outcome: Outcome, database: str) -> list[E
         outcome.leave_out(entity_id, note)
         logger.warning("downsample_hourly: %s", note)
     return [entity for entity in entities if entity.entity_id not in found]
+
+
+def _two_writers(entity: Entity, outcome: Outcome) -> bool:
+    if not entity.several_writers:
+        return False
+    note = (
+        f"{entity.entity_id!r} is left out: {entity.several_writers} Its raw points stay as they "
+        "are; the first run after a discovery that no longer finds two writers tiers it"
+    )
+    outcome.leave_out(entity.entity_id, note)
+    logger.warning("downsample_hourly: %s", note)
+    return True

@@ -1,7 +1,9 @@
 """Two Home Assistant instances writing one entity into one database (a house and a cabin told
 apart by the InfluxDB integration's global `tags:`), in both layouts of the real InfluxDB:
-discovery names the entity and the tag; a tag added mid-history, or an area changed and
-changed back, is one writer and says nothing. T0 = 2024-03-04 00:00 UTC."""
+discovery names the entity and the tag, keeps it on the entity, and the raw -> hourly run leaves
+the entity out (its raw points kept, the alert open) until HA_INFLUXDB_TAGS selects one; a tag
+added mid-history, or an area changed and changed back, is one writer and says nothing.
+T0 = 2024-03-04 00:00 UTC."""
 
 from datetime import timedelta
 
@@ -11,7 +13,7 @@ from enrich.influx import get_timeseries
 from retention.entities.discovery import discover
 from retention.entities.ha_source import count_samples
 from retention.entities.tasks import discover_entities
-from retention.models import DailyEnergyByDevice, Entity
+from retention.models import Alert, DailyEnergyByDevice, Entity
 from retention.rollups.materialized import ENERGY, rebuild_view
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, read_rows
@@ -130,3 +132,42 @@ def test_the_instance_named_by_ha_influxdb_tags_is_read_tiered_and_deleted_alone
     rebuild_view(ENERGY, T0.date(), T0.date() + timedelta(days=1), now=T0 + timedelta(days=3))
     days = DailyEnergyByDevice.objects.filter(entity_id=entity.entity_id).order_by("date")
     assert [round(day.total_kwh, 6) for day in days] == [14.3, 14.4]  # to 314.3, to 328.7
+
+
+@pytest.mark.usefixtures("enrich_db")
+def test_an_entity_two_instances_write_is_left_out_of_the_tiers_until_one_is_selected(
+    ha_db, layout, settings
+):
+    write = WRITERS[layout]
+    house = meter(30, range(288), 12000.0, 0.5)  # two days, every 10 minutes
+    cabin = meter(330, range(288), 300.0, 0.1)
+    ha_db.write(write("sensor.energy_total", house, unit="kWh", extra_tags={"instance": "house"}))
+    ha_db.write(write("sensor.energy_total", cabin, unit="kWh", extra_tags={"instance": "cabin"}))
+
+    [said] = discover(layout=layout).writers
+    assert Entity.objects.get().several_writers == said  # kept on the entity, not just logged
+    days = (T0.date(), T0.date() + DAY)
+    dry = tiers.downsample_hourly(*days, dry_run=True)
+    done = tiers.downsample_hourly(*days)
+
+    assert done.status == "ok", done.errors
+    note = (
+        f"'sensor.energy_total' is left out: {said} Its raw points stay as they are; the first "
+        "run after a discovery that no longer finds two writers tiers it"
+    )
+    assert done.details["waiting"] == [note] and note in dry.details["waiting"]
+    assert read_rows(HOURLY_RP, T0, T0 + DAY, "sensor.energy_total") == {}
+    assert (points_tagged(ha_db.name, layout, "house"), points_tagged(ha_db.name, layout, "cabin")) == (288, 288)  # fmt: skip
+    alert = Alert.objects.get(kind=Alert.Kind.ENTITIES_LEFT_OUT, cleared=None)
+    assert note in alert.message
+
+    settings.HA_INFLUXDB_TAGS = {"instance": "cabin"}  # enrich reads the cabin's points alone
+    assert discover(layout=layout).writers == []
+    assert Entity.objects.get().several_writers == ""
+    done = tiers.downsample_hourly(*days)
+    assert done.status == "ok", done.errors
+    assert not done.details.get("waiting")
+    rows = read_rows(HOURLY_RP, T0, T0 + DAY, "sensor.energy_total")["sensor.energy_total"]
+    assert round(sum(row.fields["total_energy"] for row in rows), 6) == 14.3  # 300 -> 314.3
+    assert points_tagged(ha_db.name, layout, "cabin") == 144  # the second day's
+    assert points_tagged(ha_db.name, layout, "house") == 288
