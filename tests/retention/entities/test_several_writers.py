@@ -115,11 +115,7 @@ def test_the_instance_named_by_ha_influxdb_tags_is_read_tiered_and_deleted_alone
         T0 + timedelta(seconds=330 + 600 * 287),
     )
 
-    print(
-        "before",
-        points_tagged(ha_db.name, layout, "house"),
-        points_tagged(ha_db.name, layout, "cabin"),
-    )
+    assert [points_tagged(ha_db.name, layout, place) for place in ("house", "cabin")] == [288, 288]
     done = tiers.downsample_hourly(T0.date(), T0.date() + timedelta(days=1))
     assert done.status == "ok", done.errors
     rows = read_rows(HOURLY_RP, T0, T0 + timedelta(days=1), entity.entity_id)[entity.entity_id]
