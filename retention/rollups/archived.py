@@ -18,6 +18,7 @@ from enrich.wording import counted, listed
 from retention.models import ArchiveObject
 from retention.rollups.rows import Outcome
 from retention.timeutil import (
+    DAY,
     local_day_start,
     local_days,
     stretches,
@@ -25,7 +26,6 @@ from retention.timeutil import (
     utc_day_pieces,
 )
 
-DAY = timedelta(days=1)
 ARCHIVED = (
     "archived (the daily rows left InfluxDB for the archive, which a rebuild does not read); "
     "their rows are kept as they were"

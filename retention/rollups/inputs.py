@@ -43,7 +43,7 @@ from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
 from retention.tiers.row_units import units_of_now
 from retention.tiers.timeline import TOTAL, is_gap
-from retention.timeutil import floor_day, utc_day_pieces
+from retention.timeutil import DAY, floor_day, utc_day_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ HOURLY_POLICY, DAILY_POLICY = HOURLY_RP, DAILY_RP
 CARBON_MEASUREMENT = "carbon_intensity"
 CARBON_FIELD = "carbon_intensity_gco2_kwh"
 RENEWABLE_FIELD = "renewable_percentage"
-DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 
 

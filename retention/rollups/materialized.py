@@ -88,11 +88,10 @@ from retention.rollups.tables import (  # noqa: F401  (the views' names re-expor
     VIEWS,
     check_view,
 )
-from retention.timeutil import floor_hour, local_date, local_day_start
+from retention.timeutil import DAY, floor_hour, local_date, local_day_start
 
 logger = logging.getLogger(__name__)
 
-DAY = timedelta(days=1)
 DISCOVERY_MARGIN = timedelta(minutes=5)  # longer than discovery's transaction takes
 
 

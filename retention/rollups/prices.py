@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 
 from enrich.influx import quote_ident, stored_rows
 from enrich.models import ProviderConfig
+from retention.timeutil import DAY
 
 logger = logging.getLogger(__name__)
 
 PRICE_MEASUREMENT = "electricity_pricing_forecast"
-DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 
 

@@ -25,7 +25,7 @@ raw states before a later day are gone (`previous_row`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from django.conf import settings
@@ -36,9 +36,7 @@ from retention.tiers import reads as tier_reads
 from retention.tiers.raw_delete import delete_raw
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before, newest, recent
 from retention.tiers.safety import VerificationFailed, raw_retention_policy
-from retention.timeutil import floor_day, utc_midnight
-
-DAY = timedelta(days=1)
+from retention.timeutil import DAY, floor_day, utc_midnight
 
 
 class _Computed(Protocol):

@@ -23,7 +23,7 @@ run or dry run says them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -37,9 +37,7 @@ from retention.tiers import density
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
 from retention.tiers.safety import missing_tiers, raw_retention_policy
-from retention.timeutil import utc_midnight
-
-DAY = timedelta(days=1)
+from retention.timeutil import DAY, utc_midnight
 
 
 # --- Dry run ----------------------------------------------------------------------------------

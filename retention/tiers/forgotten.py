@@ -24,7 +24,7 @@ it is aggregated again as before. The run's `details.waiting` names the entities
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 
@@ -33,9 +33,7 @@ from retention.models import Entity, TierChunk
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import Outcome
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, MEASUREMENT, read_rows
-from retention.timeutil import utc_date, utc_midnight
-
-DAY = timedelta(days=1)
+from retention.timeutil import DAY, utc_date, utc_midnight
 
 
 def days_holding(rp: str, start: datetime, end: datetime) -> set[date]:

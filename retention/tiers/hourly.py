@@ -59,12 +59,11 @@ from retention.tiers.safety import VerificationFailed, hourly_horizon, raw_reten
 from retention.tiers.side import Side
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
-from retention.timeutil import utc_date, utc_midnight
+from retention.timeutil import DAY, utc_date, utc_midnight
 
 logger = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
 MICROSECOND = timedelta(microseconds=1)
 
 

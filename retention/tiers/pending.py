@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Generic, Protocol, TypeVar
 
 from enrich.redis.lock import RunLock
@@ -35,12 +35,11 @@ from retention.models import Entity, TierChunk
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import set_chunk, still_held
 from retention.tiers.raw_delete import delete_raw
-from retention.timeutil import utc_midnight
+from retention.timeutil import DAY, utc_midnight
 
 logger = logging.getLogger(__name__)
 
 DELETE_BATCH_DAYS = 7
-DAY = timedelta(days=1)
 
 
 class _Dated(Protocol):
