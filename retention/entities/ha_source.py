@@ -18,7 +18,7 @@ held in memory; the points of several measurements are merged as they stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
@@ -240,8 +240,16 @@ def unrecorded_measurements(
 
 def _edge(db: str, measurements: Sequence[str], source: Source, order: str) -> datetime | None:
     """The time of the entity's first (`order` ASC) or newest (DESC) point in `measurements`."""
+    return point_edge(db, measurements, source.where, source.params, order)
+
+
+def point_edge(
+    db: str, measurements: Iterable[str], where: str, params: dict[str, Any], order: str = "DESC"
+) -> datetime | None:
+    """The time of the first (`order` ASC) or newest (DESC) point matching `where` in
+    `measurements`: one query, a point per measurement."""
     tables = ", ".join(quote_ident(m) for m in measurements)
-    query = f"SELECT * FROM {tables} WHERE {source.where} ORDER BY time {order} LIMIT 1"
-    with get_timeseries().query(db, query, params=source.params) as rows:
+    query = f"SELECT * FROM {tables} WHERE {where} ORDER BY time {order} LIMIT 1"
+    with get_timeseries().query(db, query, params=params) as rows:
         times = [row.time for row in rows if row.time is not None]  # one per measurement
     return (max if order == "DESC" else min)(times, default=None)

@@ -26,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from enrich.influx import TimeseriesError, get_timeseries, quote_ident
+from enrich.influx import TimeseriesError
 from enrich.wording import lasting
 from retention.day_ranges import EARLIEST_TIME
+from retention.entities.ha_source import point_edge
 from retention.entities.sources import raw_measurements
 from retention.models import Alert, Entity
 from retention.stats import conditions
@@ -50,13 +51,8 @@ def newest_point(tables: Iterable[str], after: datetime, until: datetime | None 
     """The time of the newest point in `tables` with after < time (<= `until`), or None: one
     query, LIMIT 1 per measurement, reading only the shards of that window."""
     bound = "time > $after" + (" AND time <= $until" if until else "")
-    query = (
-        f"SELECT * FROM {', '.join(quote_ident(t) for t in tables)} WHERE {bound} "
-        "ORDER BY time DESC LIMIT 1"
-    )
     params = {"after": after, **({"until": until} if until else {})}
-    with get_timeseries().query(settings.HA_INFLUXDB_DATABASE, query, params=params) as rows:
-        return max((row.time for row in rows if row.time is not None), default=None)
+    return point_edge(settings.HA_INFLUXDB_DATABASE, tables, bound, params)
 
 
 def newest_before(tables: list[str], before: datetime, width: timedelta) -> datetime | None:
