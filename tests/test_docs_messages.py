@@ -357,6 +357,16 @@ def test_the_storage_page_quotes_the_alert_of_home_assistant_silent(settings):
     assert f'"{said}"' in flat("docs/storage.md")
 
 
+def test_the_storage_page_quotes_the_alert_of_a_misspelt_home_assistant_database(settings):
+    """HA_INFLUXDB_DATABASE misspelt, Home Assistant's points in the default database."""
+    from retention.entities.ha_database import missing_message
+
+    settings.HA_LAYOUT = DEFAULTS["HA_LAYOUT"]
+    ha = DEFAULTS["HA_INFLUXDB_DATABASE"]
+    said = missing_message("home_assitant", ["_internal", DEFAULTS["INFLUXDB_DATABASE"], ha], [ha])
+    assert f'"{said}"' in flat("docs/storage.md")
+
+
 def test_the_storage_page_quotes_what_a_full_archive_directory_is_said_as():
     import errno
 

@@ -49,6 +49,7 @@ from django.db import transaction
 from enrich.errors import Permanent
 from enrich.influx import get_timeseries
 from enrich.wording import counted
+from retention.entities import ha_database
 from retention.entities.gone import check_presence
 from retention.entities.scan import Found, detect_layout, scan, settled_kind
 from retention.entities.units import Units
@@ -81,6 +82,7 @@ class DiscoveryReport:
     queued: list[Queued] = field(default_factory=list)  # their follow-up, once committed
     in_ha: str = ""  # which entities Home Assistant no longer has (retention.entities.gone)
     writers: list[str] = field(default_factory=list)  # entities two writers write at once
+    empty: str = ""  # nothing found: what the database holds, and where Home Assistant's are
 
     @property
     def total(self) -> int:
@@ -94,6 +96,7 @@ class DiscoveryReport:
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged.\n"
             f"By kind: {kinds}."
             + "".join(f"\nSkipped: {why}" for why in self.skipped)
+            + (f"\nWarning: {self.empty}" if self.empty else "")
             + "".join(f"\nWarning: {said}" for said in self.writers)
             + "".join(f"\n{queued}" for queued in self.queued)
             + (f"\n{self.in_ha}" if self.in_ha else "")
@@ -112,15 +115,21 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
             f"Layout {layout!r} is not known; use one of {', '.join(LAYOUTS)} (HA_LAYOUT or "
             "--layout)."
         )
-    if database not in get_timeseries().databases():
+    databases = get_timeseries().databases()
+    if database not in databases:
         raise DiscoveryError(
             f"InfluxDB has no database {database!r}. Set HA_INFLUXDB_DATABASE (or pass "
-            "--database) to the database Home Assistant writes to."
+            "--database) to the database Home Assistant writes to. "
+            + ha_database.found_in(databases, layout)
         )
     if layout == "auto":
         layout = detect_layout(database)
     report = DiscoveryReport(database=database, layout=layout)
     found = [item for item in scan(database, layout) if _fits(item, report)]
+    layouts = set() if found else ha_database.layouts_in(database)
+    if not found and layout not in layouts:
+        report.empty = ha_database.empty_message(database, databases, layouts, layout)
+        logger.warning("Entity discovery: %s", report.empty)
     with transaction.atomic():
         existing = Entity.objects.select_for_update().in_bulk(
             [f.entity_id for f in found], field_name="entity_id"

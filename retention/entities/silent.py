@@ -10,11 +10,15 @@ daily_energy_by_device while nothing is written.
 
 `sync_alert(now)` (retention.stats.alerts' periodic check) keeps one alert open while
 HA_INFLUXDB_DATABASE has received no point in the measurements discovery recorded (both
-layouts) for longer than HA_SILENT_HOURS, and clears it once a point arrives. The newest point
+layouts) for longer than HA_SILENT_HOURS, and clears it once a point arrives. It is open too
+while HA_INFLUXDB_DATABASE names a database InfluxDB does not have, or one holding no point of
+Home Assistant's (`retention.entities.ha_database`: a typo, or Home Assistant's integration
+writing elsewhere), at once, with nothing discovered too. The newest point
 is measured by a query bounded by time (`time > now - HA_SILENT_HOURS`, one row per
 measurement), which reads only the newest shard; only while the database is silent is the
 time of its newest point looked for, in windows growing backwards. Nothing discovered (a fresh
-install), or HA_SILENT_HOURS=0, says nothing. InfluxDB out of reach changes nothing: that is
+install, its database holding Home Assistant's points) says nothing of a silence;
+HA_SILENT_HOURS=0 says nothing at all. InfluxDB out of reach changes nothing: that is
 an outage of InfluxDB (the runs retry and alert), not Home Assistant falling silent.
 """
 
@@ -29,6 +33,7 @@ from django.conf import settings
 from enrich.influx import TimeseriesError
 from enrich.wording import lasting
 from retention.day_ranges import EARLIEST_TIME
+from retention.entities import ha_database
 from retention.entities.ha_source import point_edge
 from retention.entities.sources import raw_measurements
 from retention.models import Alert, Entity
@@ -91,20 +96,31 @@ def silent_message(newest: datetime | None, now: datetime, hours: float) -> str:
 
 
 def sync_alert(now: datetime | None = None) -> list[Alert]:
-    """Open the alert while Home Assistant's database has received no point for longer than
-    HA_SILENT_HOURS (returned, to be delivered), keep its message current, clear it once a
-    point arrives; nothing discovered or HA_SILENT_HOURS=0 clears it. InfluxDB unreachable
-    leaves it as it is."""
+    """Open the alert while HA_INFLUXDB_DATABASE names no database, or one holding no point of
+    Home Assistant's (`ha_database.problem`: the registry empty, or silent since ever), or while
+    it has received no point for longer than HA_SILENT_HOURS (returned, to be delivered), keep
+    its message current, clear it once that is over; HA_SILENT_HOURS=0 clears it. InfluxDB
+    unreachable leaves it as it is."""
     now = now or datetime.now(UTC)
     hours = settings.HA_SILENT_HOURS
-    tables = measurements() if hours else []
     message = ""
-    if tables:
-        window = timedelta(hours=hours)
-        try:
-            if newest_point(tables, now - window) is None:
-                message = silent_message(newest_before(tables, now - window, window), now, hours)
-        except TimeseriesError as exc:
-            logger.warning("Home Assistant's writes not checked, their alert left as is: %s", exc)
-            return []
+    try:
+        tables = measurements() if hours else []
+        if hours:
+            message = ha_database.problem(empty=not tables)
+        if tables and not message:
+            message = _silence(tables, now, hours)
+    except TimeseriesError as exc:
+        logger.warning("Home Assistant's writes not checked, their alert left as is: %s", exc)
+        return []
     return conditions.sync(Alert.Kind.HA_SILENT, message, now)
+
+
+def _silence(tables: list[str], now: datetime, hours: float) -> str:
+    """The message of a silence longer than `hours`, "" when a point arrived within them; a
+    database without any point of Home Assistant's is said so (`ha_database.problem`)."""
+    window = timedelta(hours=hours)
+    if newest_point(tables, now - window) is not None:
+        return ""
+    newest = newest_before(tables, now - window, window)
+    return (newest is None and ha_database.problem()) or silent_message(newest, now, hours)

@@ -20,7 +20,8 @@ Once per incident, also with concurrent checkers:
 
 An alert without a run is a condition (retention.stats.conditions): entities gone from Home
 Assistant still counted in the views (retention.entities.gone), Home Assistant's database
-receiving no point for HA_SILENT_HOURS (retention.entities.silent), a tier's retention policy that
+receiving no point for HA_SILENT_HOURS, missing, or holding no point of Home Assistant's
+(retention.entities.silent), a tier's retention policy that
 drops data before its next step takes it (`conditions.sync_slack`). The check opens one
 (delivered as above), keeps its message current, and sets `cleared` once it is over; the
 raw -> hourly runs do so for the tiered entities they leave out (`conditions.sync_left_out`),
@@ -311,9 +312,9 @@ def deliver_pending(
 def check_alerts(now: datetime | None = None) -> CheckResult:
     """The periodic check: close the runs whose process died (retention.liveness: alerted as
     failed, not as runs that hang), open or clear the conditions' alerts (entities gone from
-    Home Assistant, Home Assistant's database receiving no point, a tier's retention policy
-    too short for its next step), raise alerts for new incidents, deliver what is not sent
-    yet."""
+    Home Assistant, Home Assistant's database missing or receiving no point, a tier's
+    retention policy too short for its next step), raise alerts for new incidents, deliver
+    what is not sent yet."""
     now = now or datetime.now(UTC)
     result = CheckResult(closed=[run.pk for run in liveness.close_dead()])
     held = gone.sync_alert(now) + silent.sync_alert(now) + conditions.sync_slack(now)

@@ -11,6 +11,7 @@ from retention.models import ArchiveObject, RetentionRun
 from retention.stats import alerts, metrics
 from retention.stats.history import iso
 from retention.stats.status_api import SERIES_FIELDS
+from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
 from tests.support.pricing import per_kwh
 from tests.support.status_home import create_site, register_awattar, register_electricitymaps
 
@@ -109,6 +110,7 @@ def test_storage_metrics_are_the_recorded_points_in_time_order(api, isolated):
             assert point[name] == reading.fields.get(name)  # null when not measured that day
 
 
+@pytest.mark.usefixtures("ha_silence_unchecked")
 def test_open_alerts_and_history(api):
     started = datetime.now(UTC) - timedelta(minutes=10)
     failed = RetentionRun.objects.create(

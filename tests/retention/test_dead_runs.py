@@ -21,6 +21,7 @@ from retention.models import Alert, Entity, RetentionRun
 from retention.stats import alerts
 from tests.retention.conftest import T0
 from tests.support.api import token_client
+from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
 from tests.support.ports import free_port
 from tests.support.redis_server import own_redis, stopped
 from tests.support.row_locks import waits_for_a_row_lock
@@ -46,6 +47,7 @@ def left_running(operation: str, **fields) -> RetentionRun:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("ha_silence_unchecked")
 def test_a_restore_left_running_by_a_dead_process_shows_failed_and_says_to_ask_again(
     admin_client, settings
 ):
@@ -130,6 +132,7 @@ def test_a_tier_run_that_lost_its_database_connection_is_not_left_running(ha_db)
     "where",
     ["admin list", "admin page", "history", "run", "stats", "alert check"],
 )
+@pytest.mark.usefixtures("ha_silence_unchecked")
 def test_a_run_left_running_by_a_dead_process_shows_failed(where, admin_client, settings):
     settings.ALERT_WEBHOOK_URL = ""
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = "no_such_database_for_stats"

@@ -16,9 +16,14 @@ from retention.models import Alert, Entity
 from retention.stats import alerts
 from tests.support.admin_deletes import delete_in_the_admin
 from tests.support.api import token_client
+from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
 from tests.support.replay import load_fixture
 
-pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.influxdb,
+    pytest.mark.usefixtures("ha_silence_unchecked"),
+]
 
 STATES = "/api/states"
 HOOK = "/api/webhook/enrich_alerts"

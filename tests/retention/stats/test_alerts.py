@@ -14,9 +14,10 @@ from retention import lost
 from retention.models import Alert, RetentionRun
 from retention.stats import alerts
 from tests.support.api import token_client
+from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
 from tests.support.webhook import HOOK, posts, webhook_fixture  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ha_silence_unchecked")]
 
 Op, Status = RetentionRun.Operation, RetentionRun.Status
 

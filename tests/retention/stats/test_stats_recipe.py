@@ -20,6 +20,7 @@ from retention.stats import alerts
 from tests.support.api import create_token
 from tests.support.ha_recipes import automations
 from tests.support.ha_rest import STRICT, documented_resources, rest_sensor
+from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
 from tests.support.isolation import own_storage
 from tests.support.replay import unused_url
 
@@ -86,6 +87,7 @@ def test_without_figures_each_sensor_is_unavailable_and_logs_nothing(stats, sett
         assert rest_sensor(sensor, response.text) == ("unavailable", []), sensor["name"]
 
 
+@pytest.mark.usefixtures("ha_silence_unchecked")
 def test_the_alert_automation_reads_what_the_webhook_posts(settings, replay_server):
     [automation] = automations("storage.md")
     [trigger] = automation["triggers"]

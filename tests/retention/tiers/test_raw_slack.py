@@ -19,8 +19,13 @@ from retention.tiers import runner as tiers
 from retention.tiers import safety, slack
 from tests.retention.conftest import T0
 from tests.support.api import token_client
+from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.influxdb,
+    pytest.mark.usefixtures("ha_silence_unchecked"),
+]
 
 DAY = timedelta(days=1)
 D0 = T0.date()
