@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from enrich.influx import InfluxQueryError, get_timeseries
+from enrich.influx import InfluxAuthError, InfluxQueryError, get_timeseries
 from retention.entities.points import INGESTOR_MEASUREMENT
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
@@ -53,7 +53,7 @@ def with_points(databases: list[str], layout: str) -> list[str]:
         try:
             if _fits(layout, layouts_in(name)):
                 found.append(name)
-        except InfluxQueryError:  # dropped since it was listed
+        except (InfluxQueryError, InfluxAuthError):  # dropped since it was listed, or not ours
             continue
     return found
 
