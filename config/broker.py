@@ -45,6 +45,11 @@ if _socket and (_socket.netloc or set(parse_qs(_socket.query)) - {"db"}):
     )
 _db = parse_qs(_socket.query).get("db", ["0"])[-1] if _socket else ""
 _celery_redis = f"redis+socket://{_socket.path}?virtual_host={_db}" if _socket else REDIS_URL
+# Celery's result store takes no rediss:// URL without ssl_cert_reqs (every worker stopped at its
+# start: "A rediss:// URL must have parameter ssl_cert_reqs"): it gets redis-py's default said.
+if REDIS_URL.startswith("rediss://") and "ssl_cert_reqs" not in parse_qs(urlsplit(REDIS_URL).query):
+    _bare = REDIS_URL.rstrip("?&")
+    _celery_redis = f"{_bare}{'&' if '?' in _bare else '?'}ssl_cert_reqs=required"
 CELERY_BROKER_URL = celery_url(
     "CELERY_BROKER_URL", _celery_redis, "kombu.transport.TRANSPORT_ALIASES"
 )
