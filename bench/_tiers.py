@@ -148,7 +148,7 @@ bind-address = "127.0.0.1:{rpc}"
   compact-full-write-cold-duration = "2s"
 [http]
   bind-address = "127.0.0.1:{http}"
-  auth-enabled = {auth}
+  auth-enabled = {auth}{https}
   log-enabled = false
   max-row-limit = 0
 [monitor]
@@ -162,9 +162,16 @@ bind-address = "127.0.0.1:{rpc}"
 
 class PrivateInflux:
     """Debian's influxd on a free loopback port with its own data directory (`data`, else
-    one under bench/ named after `name` and this run)."""
+    one under bench/ named after `name` and this run); `https`: its PEM certificate, key and
+    the CA that signed them, to answer over TLS (https://localhost:<port>)."""
 
-    def __init__(self, name: str, auth: bool = False, data: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        auth: bool = False,
+        data: Path | None = None,
+        https: tuple[Path, Path, Path] | None = None,
+    ) -> None:
         binary = shutil.which("influxd")
         if binary is None:
             raise SystemExit("influxd is not installed: run `make services` (it installs it).")
@@ -174,11 +181,16 @@ class PrivateInflux:
         self.data.mkdir(parents=True)
         http, rpc = _free_port(), _free_port()
         level = os.environ.get("BENCH_INFLUXD_LOG", "warn")
+        tls = ""
+        if https:
+            tls = f'\n  https-enabled = true\n  https-certificate = "{https[0]}"'
+            tls += f'\n  https-private-key = "{https[1]}"'
         config = CONFIG.format(
-            dir=self.data, http=http, rpc=rpc, log_level=level, auth=str(auth).lower()
+            dir=self.data, http=http, rpc=rpc, log_level=level, auth=str(auth).lower(), https=tls
         )
         (self.data / "influxdb.conf").write_text(config)
-        self.url = f"http://127.0.0.1:{http}"
+        self.url = f"https://localhost:{http}" if https else f"http://127.0.0.1:{http}"
+        self.verify: str | bool = str(https[2]) if https else True
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -194,7 +206,8 @@ class PrivateInflux:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(self.url + "/ping", timeout=1).status_code == 204:
+                answer = requests.get(self.url + "/ping", timeout=1, verify=self.verify)
+                if answer.status_code == 204:
                     return
             except requests.RequestException:
                 pass
@@ -224,10 +237,13 @@ class PrivateInflux:
 
 
 @contextmanager
-def private_influxd(name: str, auth: bool = False) -> Iterator[PrivateInflux]:
-    """A private influxd (see CONFIG; `auth`: it asks for credentials), removed at the end.
-    The user's InfluxDB is never restarted or reconfigured."""
-    server = PrivateInflux(name, auth)
+def private_influxd(
+    name: str, auth: bool = False, https: tuple[Path, Path, Path] | None = None
+) -> Iterator[PrivateInflux]:
+    """A private influxd (see CONFIG; `auth`: it asks for credentials; `https`: as for
+    PrivateInflux), removed at the end. The user's InfluxDB is never restarted or
+    reconfigured."""
+    server = PrivateInflux(name, auth, https=https)
     try:
         server.start()
         yield server

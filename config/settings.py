@@ -71,6 +71,7 @@ from config.security import (
     production_settings,
     refuse_published_keys,
 )
+from config.tls import INFLUXDB_CA_CERT, MQTT_CA_CERT  # noqa: F401  (the home's own CAs)
 from config.web import WEB_TIMEOUT  # noqa: F401  (gunicorn's too: gunicorn.conf.py)
 
 # --- Django core -------------------------------------------------------------------------
@@ -220,8 +221,7 @@ if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
         "read/write token of that organisation)."
     )
 INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float, above=0, at_most=A_DAY)
-# Where enrichment data (carbon, prices, ...) is written.
-INFLUXDB_DATABASE = text("INFLUXDB_DATABASE", default="enrich")
+INFLUXDB_DATABASE = text("INFLUXDB_DATABASE", default="enrich")  # enrichment data (carbon, ...)
 # Home Assistant's data (read; the demo refuses to write there), layout, default_measurement.
 HA_INFLUXDB_DATABASE = ha_database(INFLUXDB_DATABASE)  # never INFLUXDB_DATABASE
 HA_LAYOUT = choice("HA_LAYOUT", "official", ("official", "ingestor"))

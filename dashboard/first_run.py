@@ -114,11 +114,15 @@ class InfluxCheck:
 
 def check_influxdb(url: str, database: str) -> InfluxCheck:
     """Does an InfluxDB answer at `url`, and does it hold `database`? The configured
-    credentials are used when `url` is the configured one."""
+    credentials are used when `url` is the configured one; the home's CA (INFLUXDB_CA_CERT)
+    for any https:// URL."""
     same = url.rstrip("/") == settings.INFLUXDB_URL.rstrip("/")
     credentials = configured_credentials() if same else {}
+    ca_cert = settings.INFLUXDB_CA_CERT
     try:
-        gateway = connect(url, settings.INFLUXDB_VERSION, timeout=5.0, **credentials)
+        gateway = connect(
+            url, settings.INFLUXDB_VERSION, timeout=5.0, ca_cert=ca_cert, **credentials
+        )
     except ValueError as exc:  # e.g. ftp://, which the form's URL field lets through
         return InfluxCheck(False, f"{url} cannot be an InfluxDB URL: {exc}")
     version = ""

@@ -92,7 +92,11 @@ def run() -> dict:
     broker = connection()
     if not broker.wait_connected(CONNECT_WAIT_SECONDS):
         _needs_republish.add(id(broker))
-        log.warning("mqtt: broker %s unreachable; publishing once it is back", broker.url)
+        log.warning(
+            "mqtt: broker %s unreachable%s; publishing once it is back",
+            broker.url,
+            broker.unreachable(),
+        )
         return {"status": "broker_unavailable"}
     topics = publisher.topics_from_settings()
     try:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from enrich.addresses import DATABASES
 from enrich.influx import (
     InfluxAuthError,
+    InfluxCertificateError,
     InfluxPrivilegeError,
     InfluxQueryError,
     InfluxUnavailable,
@@ -72,6 +73,9 @@ def _why(exc: TimeseriesError | RedisUnavailable) -> str:
     if isinstance(exc, RedisUnavailable):
         return ("Redis does not answer (it is down, starting, or refuses the connection); try "
                 "again later. The server log names the address tried.")  # fmt: skip
+    if isinstance(exc, InfluxCertificateError):
+        return ("InfluxDB's TLS certificate could not be verified (INFLUXDB_CA_CERT names the "
+                "home's own certificate authority); the server log says why.")  # fmt: skip
     if isinstance(exc, InfluxPrivilegeError):
         return ("InfluxDB refused enrich's user a privilege this read needs; the server log "
                 "names it.")  # fmt: skip

@@ -25,6 +25,7 @@ from enrich.influx.connection import (
 )
 from enrich.influx.errors import (
     InfluxAuthError,
+    InfluxCertificateError,
     InfluxPrivilegeError,
     InfluxQueryError,
     InfluxUnavailable,
@@ -43,6 +44,7 @@ from enrich.influx.v2 import Influx2
 
 __all__ = [
     "InfluxAuthError",
+    "InfluxCertificateError",
     "InfluxPrivilegeError",
     "InfluxQueryError",
     "InfluxUnavailable",

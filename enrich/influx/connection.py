@@ -19,7 +19,7 @@ from enrich.influx.v2 import Influx2
 
 def connect(url: str, version: str = "1", **options: Any) -> TimeSeries:
     """A gateway for the InfluxDB at `url`, without Django settings (tests, bench). `options`
-    are the keywords of `TimeSeries`: timeout, username, password, token, org."""
+    are the keywords of `TimeSeries`: timeout, username, password, token, org, ca_cert."""
     classes = {"1": Influx1, "2": Influx2}
     if str(version) not in classes:
         raise ValueError(f"INFLUXDB_VERSION={version!r} is not valid; use 1 or 2.")
@@ -45,6 +45,7 @@ def another_connection(gateway: TimeSeries) -> TimeSeries:
     return connect(
         gateway.url, gateway.version, timeout=gateway.timeout, username=gateway.username,
         password=gateway.password, token=gateway.token, org=gateway.org,
+        ca_cert=gateway.ca_cert,
     )  # fmt: skip
 
 
@@ -73,6 +74,7 @@ def get_timeseries() -> TimeSeries:
             settings.INFLUXDB_URL,
             settings.INFLUXDB_VERSION,
             timeout=settings.INFLUXDB_TIMEOUT,
+            ca_cert=settings.INFLUXDB_CA_CERT,
             **configured_credentials(),
         )
         _per_process.clear()  # a forked child must not reuse its parent's connections

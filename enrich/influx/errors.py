@@ -14,6 +14,21 @@ class InfluxUnavailable(TimeseriesError, Transient):
     """InfluxDB could not be reached or did not answer in time (transient: retry later)."""
 
 
+class InfluxCertificateError(TimeseriesError, Permanent):
+    """InfluxDB's TLS certificate could not be verified (a person must act: INFLUXDB_CA_CERT,
+    or the server's certificate)."""
+
+
+def certificate_refused(url: str, doing: str, reason: object) -> InfluxCertificateError:
+    """The error of an https:// InfluxDB whose certificate failed the check while `doing`."""
+    return InfluxCertificateError(
+        f"InfluxDB at {url}: its TLS certificate could not be verified while {doing} "
+        f"({reason}). Where the home signs its own certificates, set INFLUXDB_CA_CERT to the "
+        "PEM file of the certificate authority that signed InfluxDB's certificate; check too "
+        "that the certificate names INFLUXDB_URL's host and has not expired."
+    )
+
+
 class InfluxAuthError(TimeseriesError, Permanent):
     """InfluxDB refused the credentials (a person must act)."""
 

@@ -53,6 +53,7 @@ class TimeSeries(ABC):
         password: str = "",
         token: str = "",
         org: str = "",
+        ca_cert: str = "",
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"INFLUXDB_URL={url!r} must start with http:// or https://")
@@ -62,7 +63,8 @@ class TimeSeries(ABC):
         self.password = password
         self.token = token
         self.org = org
-        self._session = frozen_session(self.url)
+        self.ca_cert = ca_cert  # INFLUXDB_CA_CERT: the PEM file of the home's own CA, or ""
+        self._session = frozen_session(self.url, ca_cert)
         self._shard_groups = ShardGroups(self.retention_policies)
 
     def __repr__(self) -> str:

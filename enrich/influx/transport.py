@@ -3,27 +3,29 @@ server's own words when it refuses something."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
 
 from enrich.deadline import NoAnswer, missed, wait_at_most
-from enrich.influx.errors import InfluxUnavailable
+from enrich.influx.errors import InfluxUnavailable, certificate_refused
 
 SERVICE = "InfluxDB"
 
 
-def frozen_session(url: str) -> requests.Session:
+def frozen_session(url: str, ca_cert: str = "") -> requests.Session:
     """A session with the environment's proxies, CA bundle and .netrc credentials for `url`
     resolved now; requests would otherwise read os.environ on every request (that lookup
-    cost more than a small query)."""
+    cost more than a small query). `ca_cert` (INFLUXDB_CA_CERT): the PEM file of the CA the
+    server's certificate is verified against, over the environment's bundle."""
     session = requests.Session()
     settings = session.merge_environment_settings(url, {}, None, None, None)
     auth = requests.utils.get_netrc_auth(url)
     session.trust_env = False
     session.proxies.update(settings.get("proxies") or {})
-    session.verify = settings.get("verify", True)
+    session.verify = ca_cert or settings.get("verify", True)
     if settings.get("cert"):
         session.cert = settings["cert"]
     if auth:
@@ -57,11 +59,35 @@ def network_errors(url: str, timeout: float, doing: str) -> Iterator[None]:
             f"{doing} (INFLUXDB_TIMEOUT, or the web request's time left: WEB_TIMEOUT). Check "
             "INFLUXDB_URL and that influxd is running and not overloaded."
         ) from exc
+    except requests.exceptions.SSLError as exc:  # retrying cannot help
+        raise certificate_refused(url, doing, tls_reason(exc)) from exc
     except requests.RequestException as exc:
         raise InfluxUnavailable(
             f"Cannot reach InfluxDB at {url} while {doing}: {type(exc).__name__}: "
             f"{exc}. Check INFLUXDB_URL and that influxd is running."
         ) from exc
+
+
+def tls_reason(exc: BaseException) -> object:
+    """What the TLS check under a requests or urllib3 error said ("certificate verify failed:
+    unable to get local issuer certificate"), else `exc`."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests' SSLError > MaxRetryError > urllib3's SSLError > ssl's
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError) and seen.verify_message:
+            return f"certificate verify failed: {seen.verify_message}"
+        seen = _under(seen)
+    return exc
+
+
+def _under(exc: BaseException) -> BaseException | None:
+    """The error `exc` wraps: urllib3's `reason`, the first argument that is one, or its cause."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    wrapped = next((a for a in exc.args if isinstance(a, BaseException)), None)
+    return wrapped or exc.__cause__ or exc.__context__
 
 
 def server_message(response: requests.Response) -> str:

@@ -13,10 +13,12 @@ from enrich.influx.errors import (
     InfluxUnavailable,
     RetentionConflict,
     TimeseriesError,
+    certificate_refused,
 )
 from enrich.influx.gateway import TimeSeries
 from enrich.influx.influxql import duration_seconds, format_duration, quote_ident, rfc3339_ns
 from enrich.influx.policies import DEFAULT_TIER, RetentionTier, check_tiers
+from enrich.influx.transport import tls_reason
 
 
 class _Bucket(NamedTuple):
@@ -56,15 +58,16 @@ class Influx2(TimeSeries):
     def _api(self, doing: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """Call influxdb-client, turning its errors into ours."""
         from influxdb_client.rest import ApiException
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import HTTPError, SSLError
 
         if self._client is None:
             from influxdb_client import InfluxDBClient
 
             ms = int(self.timeout * 1000)
             self._client = InfluxDBClient(
-                url=self.url, token=self.token, org=self.org, timeout=(ms, ms), retries=False
-            )
+                url=self.url, token=self.token, org=self.org, timeout=(ms, ms), retries=False,
+                ssl_ca_cert=self.ca_cert or None,
+            )  # fmt: skip
         try:
             return call(self._client, *args, **kwargs)
         except ApiException as exc:
@@ -81,6 +84,8 @@ class Influx2(TimeSeries):
             raise TimeseriesError(
                 f"InfluxDB at {self.url} refused {doing} (HTTP {exc.status}): {message}"
             ) from exc
+        except SSLError as exc:
+            raise certificate_refused(self.url, doing, tls_reason(exc)) from exc
         except HTTPError as exc:
             raise InfluxUnavailable(
                 f"Cannot reach InfluxDB at {self.url} while {doing}: {exc}. "

@@ -13,6 +13,7 @@
 
 import logging
 import os
+import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -51,11 +52,13 @@ class Endpoint:
     tls: bool
     username: str | None
     password: str | None = field(repr=False)
+    ca_cert: str = ""  # mqtts: the PEM file of the CA the broker's certificate is checked with
 
     @classmethod
-    def parse(cls, url: str, given: str = "MQTT_URL") -> "Endpoint":
+    def parse(cls, url: str, given: str = "MQTT_URL", ca_cert: str | None = None) -> "Endpoint":
         """mqtt://[user[:password]@]host[:port] (1883) or mqtts://... (TLS, 8883); `given`:
-        where the URL comes from, as a refusal names it (a command's "--url")."""
+        where the URL comes from, as a refusal names it (a command's "--url"); `ca_cert`:
+        the CA of an mqtts:// broker's certificate (None: MQTT_CA_CERT's, "": the system's)."""
         parts, port = split(url)
         named = (
             f"{given} {redacted(url)!r}" if given.startswith("-") else f"{given}={redacted(url)!r}"
@@ -73,7 +76,43 @@ class Endpoint:
             tls=tls,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            ca_cert=configured_ca() if ca_cert is None else ca_cert,
         )
+
+
+def configured_ca() -> str:
+    """MQTT_CA_CERT: the home's own CA that signed the broker's certificate, or ""."""
+    from django.conf import settings
+
+    return getattr(settings, "MQTT_CA_CERT", "")
+
+
+def tls_refusal(exc: BaseException) -> str:
+    """Why a TLS connection failed the certificate check, naming MQTT_CA_CERT; "" for another
+    failure (a refused or lost connection)."""
+    if not isinstance(exc, ssl.SSLCertVerificationError):
+        return ""
+    return (
+        f"the broker's TLS certificate could not be verified ({exc.verify_message}): set "
+        "MQTT_CA_CERT to the PEM file of the certificate authority that signed it (the home's "
+        "own), and check that it names MQTT_URL's host"
+    )
+
+
+class _Client(mqtt.Client):
+    """paho's client, keeping why its last connection attempt failed the TLS check (its
+    background loop retries without saying why)."""
+
+    tls_refused = ""
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        try:
+            answer = super().reconnect()
+        except OSError as exc:
+            self.tls_refused = tls_refusal(exc)
+            raise
+        self.tls_refused = ""
+        return answer
 
 
 def redacted(url: str) -> str:
@@ -87,11 +126,11 @@ def redacted(url: str) -> str:
 
 def new_client(endpoint: Endpoint, client_id: str, protocol=mqtt.MQTTv311) -> mqtt.Client:
     """A paho client for `endpoint` (credentials, TLS), not yet connected."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+    client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
     if endpoint.username is not None:
         client.username_pw_set(endpoint.username, endpoint.password)
     if endpoint.tls:
-        client.tls_set()
+        client.tls_set(ca_certs=endpoint.ca_cert or None)
     client.connect_timeout = CONNECT_TIMEOUT_SECONDS
     return client
 
@@ -132,7 +171,8 @@ def visit_session(
             endpoint.host, endpoint.port, KEEPALIVE_SECONDS, clean_start=False, properties=session
         )
     except (OSError, ValueError) as exc:
-        log.warning("mqtt: session %s not reached at %s: %s", client_id, endpoint.host, exc)
+        why = tls_refusal(exc) or exc
+        log.warning("mqtt: session %s not reached at %s: %s", client_id, endpoint.host, why)
         return False
     client.loop_start()
     try:
@@ -198,6 +238,11 @@ class Broker:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
+
+    def unreachable(self) -> str:
+        """Why it is not connected, as far as known: "" or ": <the TLS check's refusal>"."""
+        refused = getattr(self.client, "tls_refused", "")
+        return f": {refused}" if refused else ""
 
     def publish(self, topic: str, payload: str | bytes, *, retain: bool = True) -> bool:
         """Hand a message to paho (QoS 1); False when not connected (the message is dropped,

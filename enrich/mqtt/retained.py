@@ -21,7 +21,13 @@ import threading
 import uuid
 
 from enrich.errors import Permanent, Transient
-from enrich.mqtt.broker import CONNECT_TIMEOUT_SECONDS, KEEPALIVE_SECONDS, Endpoint, new_client
+from enrich.mqtt.broker import (
+    CONNECT_TIMEOUT_SECONDS,
+    KEEPALIVE_SECONDS,
+    Endpoint,
+    new_client,
+    tls_refusal,
+)
 
 
 class RetainedReadError(RuntimeError):
@@ -121,7 +127,8 @@ def retained_messages(
     try:
         client.connect(endpoint.host, endpoint.port, KEEPALIVE_SECONDS)
     except (OSError, ValueError) as exc:
-        raise BrokerOutOfReach(f"MQTT broker {endpoint.host}:{endpoint.port}: {exc}") from None
+        why = tls_refusal(exc) or exc
+        raise BrokerOutOfReach(f"MQTT broker {endpoint.host}:{endpoint.port}: {why}") from None
     client.loop_start()
     try:
         answered = subscribed.wait(CONNECT_TIMEOUT_SECONDS)

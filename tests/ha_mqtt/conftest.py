@@ -27,7 +27,9 @@ class Subscriber:
     The end markers of enrich's reads of retained messages (`<tree>/scan/<uuid>`, never
     retained: enrich.mqtt.retained) are left out: each publication reads its root's owner."""
 
-    def __init__(self, url: str, *filters: str, markers: str | None = None) -> None:
+    def __init__(
+        self, url: str, *filters: str, markers: str | None = None, ca: str | None = None
+    ) -> None:
         endpoint = Endpoint.parse(url)
         self.messages: dict[str, str] = {}
         self.log: list[tuple[str, str, bool]] = []
@@ -39,6 +41,8 @@ class Subscriber:
         )
         if endpoint.username:
             self.client.username_pw_set(endpoint.username, endpoint.password)
+        if endpoint.tls:  # mqtts://: the broker's certificate checked with `ca` (else the system's)
+            self.client.tls_set(ca_certs=ca)
         subscribed = threading.Event()
         self.client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in filters])
         self.client.on_subscribe = lambda *_: subscribed.set()

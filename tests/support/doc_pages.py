@@ -12,7 +12,7 @@ SETTINGS = "".join(path.read_text() for path in sorted((ROOT / "config").glob("*
 VARIABLES = sorted(
     set(
         re.findall(
-            r"\b(?:env\.\w+|required|choice|number|flag|zone|names|hosts|origins|currency|http_url|header_value|url_map|text|celery_url|database)"
+            r"\b(?:env\.\w+|required|choice|number|flag|zone|names|hosts|origins|currency|http_url|header_value|url_map|text|celery_url|database|ca_file)"
             r'\(\s*f?"([A-Z][A-Z0-9_]+)"',
             SETTINGS,
         )

@@ -204,7 +204,10 @@ class Command(BaseCommand):
         broker = Broker(url, client_prefix="enrich-cleanup").start()
         try:
             if not broker.wait_connected(WAIT_SECONDS):
-                raise CommandError(f"MQTT broker {broker.url}: not reachable; nothing removed.")
+                raise CommandError(
+                    f"MQTT broker {broker.url}: not reachable{broker.unreachable()}; nothing "
+                    "removed."
+                )
             _empty(broker, configs)
             if configs and named:
                 time.sleep(cleanup.SETTLE_SECONDS)

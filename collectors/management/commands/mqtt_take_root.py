@@ -43,7 +43,10 @@ class Command(BaseCommand):
                 owner.owner_topic(root), owner.claim(mine)
             )
             if not published or not broker.flush(WAIT_SECONDS):
-                raise CommandError(f"MQTT broker {broker.url}: not reachable; nothing changed.")
+                raise CommandError(
+                    f"MQTT broker {broker.url}: not reachable{broker.unreachable()}; nothing "
+                    "changed."
+                )
         finally:
             broker.stop()
         was = "nobody" if before is None else f"instance {before.get('instance')}"
