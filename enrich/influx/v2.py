@@ -18,7 +18,6 @@ from enrich.influx.errors import (
 from enrich.influx.gateway import TimeSeries
 from enrich.influx.influxql import duration_seconds, format_duration, quote_ident, rfc3339_ns
 from enrich.influx.policies import DEFAULT_TIER, RetentionTier, check_tiers
-from enrich.influx.transport import tls_reason
 
 
 class _Bucket(NamedTuple):
@@ -58,7 +57,7 @@ class Influx2(TimeSeries):
     def _api(self, doing: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """Call influxdb-client, turning its errors into ours."""
         from influxdb_client.rest import ApiException
-        from urllib3.exceptions import HTTPError, SSLError
+        from urllib3.exceptions import HTTPError
 
         if self._client is None:
             from influxdb_client import InfluxDBClient
@@ -71,6 +70,11 @@ class Influx2(TimeSeries):
         try:
             return call(self._client, *args, **kwargs)
         except ApiException as exc:
+            said = str(exc.reason or "")
+            if exc.status == 0 and said.startswith("SSLError"):  # influxdb-client's TLS failure
+                found = re.search(r"certificate verify failed: [^(\n]*", said)
+                reason = found[0].strip() if found else said.replace("\n", " ")
+                raise certificate_refused(self.url, doing, reason) from exc
             message = getattr(exc, "message", None) or str(exc)
             if exc.status in (401, 403):
                 raise InfluxAuthError(
@@ -84,8 +88,6 @@ class Influx2(TimeSeries):
             raise TimeseriesError(
                 f"InfluxDB at {self.url} refused {doing} (HTTP {exc.status}): {message}"
             ) from exc
-        except SSLError as exc:
-            raise certificate_refused(self.url, doing, tls_reason(exc)) from exc
         except HTTPError as exc:
             raise InfluxUnavailable(
                 f"Cannot reach InfluxDB at {self.url} while {doing}: {exc}. "

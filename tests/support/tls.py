@@ -4,6 +4,8 @@ gives InfluxDB, Mosquitto or Redis."""
 
 import datetime as dt
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from bench._tiers import PrivateInflux, private_influxd
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,12 @@ def own_ca(directory: Path, name: str = "home") -> OwnCa:
             ),
         ),
     )
+
+
+@contextmanager
+def https_influxd(directory: Path) -> Iterator[tuple[PrivateInflux, OwnCa]]:
+    """A private influxd (bench._tiers) answering only over https:// with a certificate of a
+    CA made in `directory`, and that CA; removed at the end."""
+    home = own_ca(directory)
+    with private_influxd("own-ca", https=(home.certificate, home.key, home.ca)) as server:
+        yield server, home

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from bench._tiers import PrivateInflux, private_influxd
+from bench._tiers import PrivateInflux
 from dashboard.first_run import check_influxdb
+from enrich import influx
 from enrich.errors import Permanent
-from enrich.influx import InfluxCertificateError, connect, get_timeseries, reset_timeseries
+from enrich.influx import InfluxCertificateError, TimeseriesError, connect, get_timeseries
 from enrich.readings import Reading
-from tests.support.tls import OwnCa, own_ca
+from tests.support.tls import OwnCa, https_influxd, own_ca
 
 pytestmark = pytest.mark.influxdb
 
@@ -25,15 +26,19 @@ T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def home_ca(tmp_path_factory) -> OwnCa:
-    return own_ca(tmp_path_factory.mktemp("own-ca"))
+def served(tmp_path_factory) -> Iterator[tuple[PrivateInflux, OwnCa]]:
+    with https_influxd(tmp_path_factory.mktemp("own-ca")) as both:
+        yield both
 
 
-@pytest.fixture(scope="module")
-def https_influx(home_ca) -> Iterator[PrivateInflux]:
-    https = (home_ca.certificate, home_ca.key, home_ca.ca)
-    with private_influxd("own-ca", https=https) as server:
-        yield server
+@pytest.fixture
+def https_influx(served) -> PrivateInflux:
+    return served[0]
+
+
+@pytest.fixture
+def home_ca(served) -> OwnCa:
+    return served[1]
 
 
 @pytest.fixture
@@ -42,9 +47,9 @@ def configured(settings, https_influx, home_ca) -> Iterator[Path]:
     settings.INFLUXDB_URL, settings.INFLUXDB_VERSION = https_influx.url, "1"
     settings.INFLUXDB_CA_CERT = str(home_ca.ca)
     settings.INFLUXDB_DATABASE = "enrich_own_ca"
-    reset_timeseries()
+    influx.reset_timeseries()
     yield home_ca.ca
-    reset_timeseries()
+    influx.reset_timeseries()
 
 
 def test_with_influxdb_ca_cert_the_start_sets_up_and_points_are_written_and_read(configured):
@@ -61,7 +66,7 @@ def test_with_influxdb_ca_cert_the_start_sets_up_and_points_are_written_and_read
 
 def test_without_influxdb_ca_cert_the_error_names_it_and_is_permanent(configured, settings):
     settings.INFLUXDB_CA_CERT = ""
-    reset_timeseries()
+    influx.reset_timeseries()
     with pytest.raises(InfluxCertificateError) as refused:
         get_timeseries().ping()
     said = str(refused.value)
@@ -93,3 +98,17 @@ def test_the_first_run_test_of_an_https_url_verifies_it_with_influxdb_ca_cert(
     check = check_influxdb(https_influx.url, "ha_own_ca")
     assert not check.ok
     assert "INFLUXDB_CA_CERT" in check.message
+
+
+def test_the_2x_client_verifies_with_it_too(https_influx, home_ca):
+    """Buckets, mappings and deletes go through influxdb-client (this 1.x server has no 2.x
+    API: past the certificate it answers 404)."""
+    options = {"token": "a-token", "org": "home"}
+    with pytest.raises(InfluxCertificateError, match="set INFLUXDB_CA_CERT") as refused:
+        connect(https_influx.url, "2", **options).retention_policies("home_assistant")
+    assert "(certificate verify failed: unable to get local issuer certificate)" in str(
+        refused.value
+    )
+    with pytest.raises(TimeseriesError, match="HTTP 404") as past_tls:
+        connect(https_influx.url, "2", ca_cert=str(home_ca.ca), **options).retention_policies("x")
+    assert not isinstance(past_tls.value, InfluxCertificateError)
