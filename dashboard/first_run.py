@@ -13,7 +13,13 @@ from collectors.carbon import common as carbon
 from collectors.models import CollectorRun
 from collectors.pricing import slots as prices
 from enrich.bootstrap import proxied
-from enrich.influx import InfluxAuthError, TimeseriesError, configured_credentials, connect
+from enrich.influx import (
+    InfluxAuthError,
+    InfluxCertificateError,
+    TimeseriesError,
+    configured_credentials,
+    connect,
+)
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
 from enrich.wording import counted, listed
 
@@ -131,6 +137,11 @@ def check_influxdb(url: str, database: str) -> InfluxCheck:
         databases = gateway.databases()
     except InfluxAuthError as exc:  # it answered /ping: it is there, but asks for credentials
         return InfluxCheck(False, _refused(url, version, same, exc))
+    except InfluxCertificateError as exc:  # it answers, over TLS, with a certificate not trusted
+        return InfluxCheck(
+            False, f"{exc} enrich reads INFLUXDB_CA_CERT from the environment: set it in .env "
+            "and restart (make run), then test again.",
+        )  # fmt: skip
     except TimeseriesError as exc:
         return InfluxCheck(False, f"No InfluxDB answers at {url}: {exc}")
     finally:

@@ -97,7 +97,11 @@ def test_the_first_run_test_of_an_https_url_verifies_it_with_influxdb_ca_cert(
     settings.INFLUXDB_CA_CERT = ""
     check = check_influxdb(https_influx.url, "ha_own_ca")
     assert not check.ok
-    assert "INFLUXDB_CA_CERT" in check.message
+    assert check.message.startswith(f"InfluxDB at {https_influx.url}: its TLS certificate could")
+    assert check.message.endswith(
+        "enrich reads INFLUXDB_CA_CERT from the environment: set it in .env and restart "
+        "(make run), then test again."
+    )
 
 
 def test_the_2x_client_verifies_with_it_too(https_influx, home_ca):
