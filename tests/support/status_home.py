@@ -92,6 +92,7 @@ def register_gb(server: ReplayServer, now: datetime | None = None) -> dict[str, 
     forecast = shifted(
         server.load_fixture("uk_carbon_intensity/regional_fw48h_postcode.json"), delta
     )
+    answers["forecast"] = forecast
     for moment in (half_hour, half_hour + timedelta(minutes=30)):  # asked in the next one too
         stamp = moment.strftime("%Y-%m-%dT%H:%MZ")
         server.add("GET", f"/regional/intensity/{stamp}/fw48h/postcode/RG10", json=forecast)
