@@ -84,6 +84,7 @@ TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "retention.downsample_hourly": (3300, 3500),
     "retention.downsample_daily": (3300, 3500),
     "retention.discover_entities": (600, 660),
+    "retention.record_unavailable": (600, 660),
     "retention.record_metrics": (600, 660),
     "retention.settle_storage": (300, 360),
 }

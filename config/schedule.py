@@ -72,6 +72,9 @@ SCHEDULE: tuple[Entry, ...] = (
           formerly=("Archive to S3",)),
     # Tiered retention: raw -> hourly at 02:00 UTC, hourly -> daily at 02:30 (retention.tiers.runner).
     Entry("Discover Home Assistant entities", "retention.discover_entities",             crontab="30 1 * * *",  expires=3600),
+    # The times Home Assistant's recorder held an entity unknown/unavailable (no InfluxDB point
+    # of the official integration says so): gaps for the tiers and views (needs HA_URL).
+    Entry("Home Assistant unavailable times", "retention.record_unavailable",            every_seconds=900,     expires=840),
     Entry("Downsample raw to hourly",         "retention.downsample_hourly",             crontab="0 2 * * *",   expires=3600),
     Entry("Downsample hourly to daily",       "retention.downsample_daily",              crontab="30 2 * * *",  expires=3600),
     # Home Assistant over MQTT (a no-op without MQTT_URL): every minute, so the price now,

@@ -2,6 +2,7 @@
 class, tiered), keep an entity out of the materialized views (a duplicate sensor)."""
 
 from copy import copy
+from datetime import datetime
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,6 +20,7 @@ from enrich.readings import tag_problem
 from retention.models import (
     Entity,
     RetentionRun,
+    UnavailableSpan,
 )
 from retention.queued import NOT_TAKEN
 from retention.rollups.follow import deleted_parts, gather, note_edit
@@ -33,6 +35,13 @@ CURATED_FIELDS = ("friendly_name", "kind", "area", "unit", "device_class", "tier
 # count it (a person's switch alone: discovery never changes it, edited or not).
 IDENTITY = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class", "tiered",
             "in_views")  # fmt: skip
+
+
+SPANS_SHOWN = 20  # the newest unknown/unavailable spans on an entity's page
+
+
+def _until(end: datetime | None) -> str:
+    return "now (still so)" if end is None else f"{timezone.localtime(end):%Y-%m-%d %H:%M:%S}"
 
 
 # Discovery's, read-only on an entity's page (editable when adding one by hand).
@@ -106,6 +115,7 @@ class EntityAdmin(SelectionAdmin):
     readonly_fields = (
         "gone_from_ha",
         "several_writers",
+        "unavailable_times",
         "series",
         "first_seen",
         "last_seen",
@@ -122,10 +132,12 @@ class EntityAdmin(SelectionAdmin):
         (
             "In Home Assistant",
             {
-                "fields": ("gone_from_ha", "several_writers"),
+                "fields": ("gone_from_ha", "several_writers", "unavailable_times"),
                 "description": "Set by discovery (with HA_URL and HA_TOKEN) when it first "
                 "found the entity missing from Home Assistant's states; cleared when it is back. "
-                "Written by two instances: discovery's finding, cleared once it finds one.",
+                "Written by two instances: discovery's finding, cleared once it finds one. "
+                "Unknown/unavailable: the times Home Assistant's recorder held the entity so "
+                "(read every 15 minutes with HA_URL and HA_TOKEN), gaps for the tiers and views.",
             },
         ),
         (
@@ -188,6 +200,13 @@ class EntityAdmin(SelectionAdmin):
         if entity.gone_from_ha is None:
             return "yes"
         return f"no longer (since {timezone.localtime(entity.gone_from_ha):%Y-%m-%d})"
+
+    @admin.display(description="unknown/unavailable")
+    def unavailable_times(self, entity: Entity) -> str:
+        spans = UnavailableSpan.objects.filter(entity_id=entity.entity_id).order_by("-start")
+        shown = [f"{span.state or '(empty)'} from {timezone.localtime(span.start):%Y-%m-%d %H:%M:%S}"
+                 f" to {_until(span.end)}" for span in spans[:SPANS_SHOWN]]  # fmt: skip
+        return "; ".join(shown) or "none recorded"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         entity = self.get_object(request, object_id) if request.method == "GET" else None

@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from django.db import models
 from django.utils import timezone
 
+from retention.unavailable import UnavailableRead, UnavailableSpan  # noqa: F401  (its models)
+
 
 class Entity(models.Model):
     """One Home Assistant entity, as found in InfluxDB (discovery) and corrected in the admin."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -44,20 +45,29 @@ class PresenceError(Exception):
     """Home Assistant's list of states could not be read; says what to check."""
 
 
-def fetch_ha_entity_ids(url: str, token: str) -> set[str]:
-    """The entity_id of every state Home Assistant has now (`GET /api/states`)."""
-    endpoint = url.rstrip("/") + "/api/states"
+def ha_get(url: str, token: str, path: str, error: type[Exception],
+           params: dict[str, str] | None = None) -> Any:  # fmt: skip
+    """The JSON answer of Home Assistant's REST API at `path` (HA_URL `url`, HA_TOKEN `token`);
+    a refused token or a failed call raises `error` saying what to check."""
+    endpoint = url.rstrip("/") + path
     try:
-        states = http.request_json(
-            "home_assistant", "GET", endpoint, headers={"Authorization": f"Bearer {token}"}
-        )
+        return http.request_json(
+            "home_assistant", "GET", endpoint, params=params,
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
     except http.AuthError as exc:
-        raise PresenceError(
+        raise error(
             f"Home Assistant at {url} refused the token (HTTP {exc.status}); set HA_TOKEN to a "
             "long-lived access token (Profile > Security in Home Assistant)."
         ) from exc
     except http.HttpError as exc:
-        raise PresenceError(f"Could not read {endpoint}: {exc}") from exc
+        raise error(f"Could not read {endpoint}: {exc}") from exc
+
+
+def fetch_ha_entity_ids(url: str, token: str) -> set[str]:
+    """The entity_id of every state Home Assistant has now (`GET /api/states`)."""
+    endpoint = url.rstrip("/") + "/api/states"
+    states = ha_get(url, token, "/api/states", PresenceError)
     if not isinstance(states, list) or not all(
         isinstance(s, dict) and isinstance(s.get("entity_id"), str) for s in states
     ):

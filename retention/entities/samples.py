@@ -24,6 +24,9 @@ class Sample:
     nanos: int = 0
     state_class: str | None = None
     last_reset: str | None = None
+    # A gap Home Assistant's recorder holds and InfluxDB has no point of (`recorded_gaps`): it
+    # stops the value from holding, as a gap point does, but is no raw point to count.
+    recorded: bool = False
 
     @property
     def instant(self) -> tuple[datetime, int]:
@@ -43,9 +46,10 @@ _set_time, _set_value, _set_state, _set_attributes, _set_nanos = (
     Sample.attributes.__set__,  # type: ignore[attr-defined]
     Sample.nanos.__set__,  # type: ignore[attr-defined]
 )
-_set_state_class, _set_last_reset = (
+_set_state_class, _set_last_reset, _set_recorded = (
     Sample.state_class.__set__,  # type: ignore[attr-defined]
     Sample.last_reset.__set__,  # type: ignore[attr-defined]
+    Sample.recorded.__set__,  # type: ignore[attr-defined]
 )
 
 
@@ -66,6 +70,7 @@ def aware_sample(
     _set_nanos(sample, nanos)
     _set_state_class(sample, None)
     _set_last_reset(sample, None)
+    _set_recorded(sample, False)
     return sample
 
 

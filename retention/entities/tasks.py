@@ -1,5 +1,6 @@
-"""Thin Celery task of the entity registry (beat: 01:30, before the tier runs; see
-config/schedule.py). The work is in `retention.entities.discovery`."""
+"""Thin Celery tasks of the entity registry (beat, config/schedule.py: discovery at 01:30,
+before the tier runs; Home Assistant's unknown/unavailable times every 15 minutes). The work
+is in `retention.entities.discovery` and `retention.entities.ha_gaps`."""
 
 import logging
 
@@ -8,6 +9,7 @@ from django.conf import settings
 
 from enrich.errors import Transient
 from retention.entities.discovery import DiscoveryError, discover
+from retention.entities.ha_gaps import record_unavailable as record_spans
 from retention.task_records import retry_transient
 from retention.tiers import density
 
@@ -43,3 +45,15 @@ def discover_entities(self) -> dict:
         "home_assistant": report.in_ha,
         "several_writers": report.writers,
     }
+
+
+@shared_task(
+    name="retention.record_unavailable",
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.record_unavailable"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.record_unavailable"][1],
+)
+def record_unavailable() -> dict:
+    """Every 15 minutes: the times Home Assistant's recorder held an official-layout entity
+    unknown/unavailable, which the tiers and views take as gaps (a no-op without HA_URL and
+    HA_TOKEN; Home Assistant out of reach: logged, nothing recorded, asked again next time)."""
+    return record_spans()

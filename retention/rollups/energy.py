@@ -24,6 +24,7 @@ from django.conf import settings
 
 from enrich.readings import EPOCH
 from retention.entities.ha_source import count_samples
+from retention.entities.recorded_gaps import RecordedGaps
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.inputs import (
     HOUR,
@@ -107,11 +108,13 @@ def energy_rows(
     partly: dict[date, list[tuple[datetime, datetime]]] | None = None,
     tiered_unit: TieredUnit | None = None,
     own: bool = False,
+    gaps: RecordedGaps | None = None,
 ) -> Outcome:
     """The entity's rows for the local days first..last (the open day up to `now`); `partly`:
     the local days partly archived, with their archived pieces (`rollups.archived`);
     `tiered_unit`: the unit its tier rows were converted by, when an edit changed it; `own`:
-    nothing carried in before `first`, read from its own first point on (`rollups.fewer`)."""
+    nothing carried in before `first`, read from its own first point on (`rollups.fewer`);
+    `gaps`: Home Assistant's unavailable spans, read before (`inputs.entity_parts`)."""
     outcome = Outcome()
     start, end = local_day_start(first), min(local_day_start(last + timedelta(days=1)), now)
     if end <= start:
@@ -123,7 +126,8 @@ def energy_rows(
     in_force: dict[date, datetime] = {}  # day -> the time of the raw point in force at its start
     other_kind: dict[date, str] = {}  # day -> why its tier rows of another kind give no row
     fast = plain_power(entity)
-    for part in entity_parts(entity, start, end, plain_power=fast, tiered_unit=tiered_unit):
+    parts = entity_parts(entity, start, end, plain_power=fast, tiered_unit=tiered_unit, gaps=gaps)
+    for part in parts:
         outcome.sources[part.source] += 1
         if isinstance(part, Unavailable) or (
             isinstance(part, TierPart) and part.source == "daily" and not _local_day(part)
@@ -230,7 +234,7 @@ def _raw_points(part: RawPart) -> Counter[date]:
     if part.points is not None:
         times, key = part.points.times, lambda moment: (moment - EPOCH) // MICROSECOND
     else:
-        times, key = [sample.time for sample in part.samples], lambda moment: moment
+        times, key = [s.time for s in part.samples if not s.recorded], lambda moment: moment
     found: Counter[date] = Counter()
     for day in _spanned(part.start, part.end):
         first = max(local_day_start(day), part.start)
@@ -243,14 +247,15 @@ def _in_force(part: RawPart) -> dict[date, datetime]:
     """local day -> the time of the raw point in force at the day's start (the newest before
     it: the reading a meter's first growth of the day is counted from), for the days that
     start inside the part and have such a point."""
-    carried = next((s.time for s in reversed(part.samples) if s.time < part.start), None)
+    samples = [sample for sample in part.samples if not sample.recorded]  # raw points
+    carried = next((s.time for s in reversed(samples) if s.time < part.start), None)
     found: dict[date, datetime] = {}
     for day in _spanned(part.start, part.end):
         if (start := local_day_start(day)) < part.start:
             continue  # begun before the part: its start is not read here
         if part.points is None:  # the samples, the carried-in ones first
-            before = bisect_left(part.samples, start, key=lambda sample: sample.time)
-            newest = part.samples[before - 1].time if before else None
+            before = bisect_left(samples, start, key=lambda sample: sample.time)
+            newest = samples[before - 1].time if before else None
         else:  # a plain power sensor's points, the carried-in sample apart
             before = bisect_left(part.points.times, (start - EPOCH) // MICROSECOND)
             newest = EPOCH + part.points.times[before - 1] * MICROSECOND if before else carried

@@ -151,6 +151,17 @@ def note_edit(before: Entity, after: Entity, since: datetime | None = None) -> d
     return parts
 
 
+def note_unavailable(entity: Entity, since: datetime) -> dict[str, set[str]]:
+    """Note the views' rows of `entity` from `since` on, where the unknown/unavailable spans
+    recorded from Home Assistant changed (`retention.entities.ha_gaps`): computed again with
+    them by the next follow-up run or refresh, a row no longer given deleted (a day of no
+    known value has none). Them."""
+    parts = {view: {found[0]} for view, inputs in INPUTS.items() if (found := inputs(entity))}
+    edit = f"{entity.entity_id}: unknown/unavailable in Home Assistant from {since.isoformat()}"
+    _note(parts, edit[:500], since)
+    return parts
+
+
 def unit_before(before: Entity, after: Entity) -> str:
     """The unit a power or energy entity's tier rows were converted by, when the edit changes
     how its readings are converted while Home Assistant writes the same unit (a label

@@ -19,6 +19,9 @@ choice is made per UTC day, the tiers' unit of work (raw is deleted a day at a t
   "the value in force at the window end"). When that is a gap (unknown/unavailable), the last
   known reading/state before it goes first (from raw, or the tier row's), as it would in a
   range starting earlier: gaps are transparent for a meter's growth and for state changes.
+  The unknown/unavailable spans Home Assistant's recorder holds of an official-layout entity
+  are gaps in its raw samples (`retention.entities.recorded_gaps`; a plain power sensor with
+  one in the part is read as samples then).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from django.conf import settings
 from enrich.influx import InfluxQueryError, get_timeseries, quote_ident, stored_rows
 from retention.entities.ha_source import carried_in_sample, count_samples, read_samples
 from retention.entities.points import binary_on
+from retention.entities.recorded_gaps import RecordedGaps, merged
 from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.rollups.power import PowerPoints, read_power
@@ -152,11 +156,12 @@ def entity_parts(
     *,
     plain_power: bool = False,
     tiered_unit: TieredUnit | None = None,
+    gaps: RecordedGaps | None = None,
 ) -> list[Part]:
     """The entity's data over [start, end) as consecutive parts (see the module docstring).
     With `plain_power` (`retention.rollups.power.plain_power` said yes), raw parts are read as
     `PowerPoints`; `tiered_unit`: the unit the tier rows were converted by, when an edit
-    changed it."""
+    changed it; `gaps`: Home Assistant's unavailable spans read before (else read here)."""
     tier_rows = partial(_tier_rows, entity, tiered_unit=tiered_unit)
     hourly = tier_rows(floor_day(start), end, HOURLY_POLICY)
     daily: list[tuple[Aggregate, dict]] | None = None  # read only when needed
@@ -193,7 +198,8 @@ def entity_parts(
         if isinstance(part, TierPart):
             part.tiered = tiered_read
         if isinstance(part, RawPart):
-            if plain_power:
+            spans = (gaps or RecordedGaps()).of(entity, part.start, part.end)  # HA's unavailable
+            if plain_power and not spans:
                 carried = carried_in_sample(entity, part.start)
                 part.samples = [carried] if carried is not None else []
                 part.points = read_power(entity, part.start, part.end)
@@ -215,6 +221,7 @@ def entity_parts(
                 part.doubt = why_not(entity, before[0], source, tiered)
             else:
                 _known_before_gap(entity, part)
+            part.samples = merged(part.samples, spans, part.start, part.end)
     return plan
 
 

@@ -52,6 +52,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from enrich.written import forget
 from retention.day_ranges import rebuild_bounds
+from retention.entities.recorded_gaps import RecordedGaps
 from retention.models import (
     DailyEnergyByDevice,
     Entity,
@@ -126,12 +127,17 @@ def _energy(
     first = min(s for _, s in plans + before)
     prices = price_book(local_day_start(first), min(local_day_start(last + DAY), now))
     partly = partly_archived(first, last)  # the ORM here, not in threads
+    gaps = RecordedGaps().load(entities, local_day_start(first), local_day_start(last + DAY))
     # Two entities in flight: one waits for InfluxDB while the other is summed (the threads
     # read InfluxDB only; the rows come back in the plans' order).
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="view-energy") as pool:
-        for part in pool.map(lambda plan: energy_rows(*plan, last, now, prices, partly), plans):
+        for part in pool.map(
+            lambda plan: energy_rows(*plan, last, now, prices, partly, gaps=gaps), plans
+        ):
             _merge(total, part)
-        for part in pool.map(lambda plan: energy_rows(*plan, plan[1], now, prices, partly), before):
+        for part in pool.map(
+            lambda plan: energy_rows(*plan, plan[1], now, prices, partly, gaps=gaps), before
+        ):
             total.counted.update(
                 {(row.entity_id, row.date): row.source_points for row in part.rows}
             )

@@ -33,7 +33,7 @@ from django.conf import settings
 from enrich.readings import field_problem, tag_problem
 from enrich.redis.lock import RunLock
 from retention import faults
-from retention.entities import ha_source
+from retention.entities import ha_source, recorded_gaps
 from retention.entities.samples import Sample
 from retention.models import Entity, TierChunk
 from retention.tiers import ahead as tier_ahead
@@ -99,6 +99,7 @@ class HourlyTier(DayTier):
         self.holes: dict[str, set[date]] = {}
         self.late_unread = False  # raw points of done days left to a later run (`late`)
         self.forgotten = Forgotten(self.database, self.outcome)  # done by a forgotten run
+        self.gaps = recorded_gaps.RecordedGaps()  # HA's unavailable spans, read once (work_days)
 
     @property
     def raw_rp(self) -> str:
@@ -134,6 +135,7 @@ class HourlyTier(DayTier):
             start = min(firsts)
         self.reader.days = self.days_left(start)
         self.work_set = set(self.reader.days)
+        self.gaps.load_days(self.entities, self.reader.days)
         return self.reader.days
 
     def close(self) -> None:
@@ -175,7 +177,7 @@ class HourlyTier(DayTier):
                 # The raw point before the day is gone (or older than the hourly chain).
                 synthetic = carry_sample(previous.fields, min(previous_end, start) - MICROSECOND)
                 head = [synthetic] if synthetic is not None else []
-        timeline = head + day_samples
+        timeline = self.gaps.merged(entity, head + day_samples, start, end)
         windows = hour_windows(start, end)
         aggregates = aggregate_windows(
             entity.kind,

@@ -10,7 +10,9 @@ are verified, its raw data may be (partly) gone, so the hourly rows are read; on
 row is verified, the daily row. An aggregate segment for which the entity has no rows (it was
 not tiered when the day was processed) falls back to raw points.
 
-Points: raw -> {"time", "value", "state", "attributes"}; hourly/daily -> {"time" (window
+Points: raw -> {"time", "value", "state", "attributes"} (an unknown/unavailable span Home
+Assistant's recorder holds of an official-layout entity is a gap point at its start, value and
+state null, as the HA Ingestor layout records one: `retention.entities.recorded_gaps`); hourly/daily -> {"time" (window
 start), "end", and the aggregate fields: sample_count, coverage_seconds, avg_value, min_value,
 max_value, last_value, total_energy, last_reset (a `total` energy meter's cycle),
 first_reading_time (a meter's first reading, on its window), state_changes,
@@ -31,6 +33,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from retention.entities import ha_source
+from retention.entities.recorded_gaps import with_recorded_gaps
 from retention.models import ArchiveObject, Entity, TierChunk
 from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
@@ -120,7 +123,10 @@ def _read(entity: Entity, resolution: str, start: datetime, end: datetime) -> Se
         return segment
     segment = Segment(resolution, start, end)
     if resolution == "raw":
-        for sample in ha_source.read_samples(entity, start, end, carry_in=False):
+        samples = ha_source.read_samples(entity, start, end, carry_in=False)
+        for sample in with_recorded_gaps(entity, list(samples), start, end):
+            if sample.time < start:
+                continue  # a span begun before the range
             segment.points.append(
                 {
                     "time": sample.time.isoformat(),

@@ -22,7 +22,10 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
 - `sample_count` counts the (deduplicated) samples with start <= time < end that are not
   gaps; `gap_count` counts the gaps there, so sample_count + gap_count is the number of raw
   points in the window (what `ha_source.count_samples` counts) and verification can account
-  for every point before it is deleted.
+  for every point before it is deleted. A gap Home Assistant's recorder holds and InfluxDB
+  has no point of (`Sample.recorded`, `retention.entities.recorded_gaps`) stops the value like
+  a gap and counts in neither; a window it lies in has an aggregate even when nothing else
+  does, so the tiers' row says nothing holds at its end.
 - Energy meters: growth is computed pair by pair over consecutive valid readings, exactly as
   HA does, by the state class written with the new reading (`Sample.state_class`, read from
   the points: official `state_class_str`, ingestor attribute `state_class`):
@@ -124,7 +127,9 @@ def aggregate_window(
     else:
         aggregate = aggregate_states(kind, timeline, inside, start, end, previous_last_state)
     if aggregate.coverage_seconds == 0 and sample_count == 0 and gap_count == 0:
-        return None
+        # Nothing to say, unless a recorded gap lies inside: its row says nothing holds then.
+        if not any(sample.recorded for sample in timeline[inside:]):
+            return None
     aggregate.sample_count = sample_count
     aggregate.gap_count = gap_count
     return aggregate

@@ -105,7 +105,8 @@ def window_timeline(
     samples: Iterable[Sample], start: datetime, end: datetime
 ) -> tuple[list[Sample], int, int, int]:
     """Samples before `end`, one per time (the later wins); the index of the first one at or
-    after `start`; the counts of samples and gaps inside the window."""
+    after `start`; the counts of samples and gaps inside the window (the raw points: a gap
+    Home Assistant's recorder holds, `Sample.recorded`, counts in neither)."""
     timeline: list[Sample] = []
     previous: datetime | None = None
     for sample in map(in_utc, samples):
@@ -122,8 +123,10 @@ def window_timeline(
     inside = len(timeline)
     while inside > 0 and timeline[inside - 1].time >= start:
         inside -= 1
-    gaps = sum(1 for sample in timeline[inside:] if is_gap(sample))
-    return timeline, inside, len(timeline) - inside - gaps, gaps
+    gap_samples = [sample for sample in timeline[inside:] if is_gap(sample)]
+    recorded = sum(1 for sample in gap_samples if sample.recorded)
+    gaps = len(gap_samples) - recorded
+    return timeline, inside, len(timeline) - inside - gaps - recorded, gaps
 
 
 def in_force(
