@@ -46,14 +46,15 @@ class PresenceError(Exception):
 
 
 def ha_get(url: str, token: str, path: str, error: type[Exception],
-           params: dict[str, str] | None = None) -> Any:  # fmt: skip
+           params: dict[str, str] | None = None, **patience: Any) -> Any:  # fmt: skip
     """The JSON answer of Home Assistant's REST API at `path` (HA_URL `url`, HA_TOKEN `token`);
-    a refused token or a failed call raises `error` saying what to check."""
+    a refused token or a failed call raises `error` saying what to check. `patience`: the
+    call's `timeout` and `max_retries`, when not the settings' (enrich.http)."""
     endpoint = url.rstrip("/") + path
     try:
         return http.request_json(
             "home_assistant", "GET", endpoint, params=params,
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}"}, **patience,
         )  # fmt: skip
     except http.AuthError as exc:
         raise error(

@@ -55,5 +55,6 @@ def discover_entities(self) -> dict:
 def record_unavailable() -> dict:
     """Every 15 minutes: the times Home Assistant's recorder held an official-layout entity
     unknown/unavailable, which the tiers and views take as gaps (a no-op without HA_URL and
-    HA_TOKEN; Home Assistant out of reach: logged, nothing recorded, asked again next time)."""
+    HA_TOKEN). Paced in windows of hours, within a budget: what it leaves (its budget spent,
+    Home Assistant out of reach: logged) is read by the next run, from where this one got to."""
     return record_spans()

@@ -3,10 +3,10 @@
 A plug at 100 W is unavailable for 3 days (from 12:00 on the 4th to 12:00 on the 7th), then
 back at 0 W, at 200 W from 18:00. The official InfluxDB integration writes no point for the
 unavailable state: only Home Assistant's recorder (`GET /api/history/period`, replayed by the
-local server from HA's documented answer form) knows it. With HA_URL and HA_TOKEN the spans
-are recorded and the views, the raw -> hourly tier and the series API take them as the HA
-Ingestor layout's gap point: a twin written by the Ingestor, gap point included, is the
-reference. The real PostgreSQL and InfluxDB throughout."""
+local server from HA's documented answer form, window by window) knows it. With HA_URL and
+HA_TOKEN the spans are recorded and the views, the raw -> hourly tier and the series API take
+them as the HA Ingestor layout's gap point: a twin written by the Ingestor, gap point
+included, is the reference. The real PostgreSQL and InfluxDB throughout."""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -24,12 +24,16 @@ from retention.rollups.materialized import ENERGY, rebuild_view, refresh_view
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, read_rows
 from tests.retention.conftest import T0, HaDatabase
+from tests.support.ha_history import Recorder, asked, period, stamp, windows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 D0 = T0.date()  # 2024-03-04
 NOW = T0 + 5 * DAY  # when the spans are read: the recorder keeps the 10 days before
+# The first read's start: the oldest raw day the raw -> hourly run still takes (7 days, the
+# day itself and the 2 h late margin before NOW), not the recorder's 10 days.
+FIRST = T0 - 4 * DAY
 AFTER = T0 + 10 * DAY  # "now" for the views: every day closed
 GONE, BACK, HIGH = 12 * 3600, 3 * 86400 + 12 * 3600, 3 * 86400 + 18 * 3600
 PLUG, TWIN = "sensor.plug_power", "sensor.twin_power"
@@ -39,29 +43,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def period(start: datetime) -> str:
-    return f"/api/history/period/{start.strftime('%Y-%m-%dT%H:%M:%S+00:00')}"
-
-
-HISTORY = period(NOW - 10 * DAY)
-
-
-def history(entity_id: str = PLUG) -> list:
-    """Home Assistant's answer (minimal_response): the state in force at the start, then
-    each change."""
-    first = {
-        "entity_id": entity_id,
-        "state": "100.0",
-        "attributes": {"unit_of_measurement": "W", "device_class": "power"},
-        "last_changed": iso(NOW - 10 * DAY),
-        "last_updated": iso(NOW - 10 * DAY),
-    }
-    return [[
-        first,
-        {"state": "unavailable", "last_changed": iso(T0 + timedelta(seconds=GONE))},
-        {"state": "0.0", "last_changed": iso(T0 + timedelta(seconds=BACK))},
-        {"state": "200.0", "last_changed": iso(T0 + timedelta(seconds=HIGH))},
-    ]]  # fmt: skip
+HISTORY = period(FIRST)
+# The plug's states in Home Assistant's recorder (Home Assistant answers each window the state
+# in force at its start, then each change: tests.support.ha_history).
+STATES = [
+    (NOW - 10 * DAY, "100.0"),
+    (T0 + timedelta(seconds=GONE), "unavailable"),
+    (T0 + timedelta(seconds=BACK), "0.0"),
+    (T0 + timedelta(seconds=HIGH), "200.0"),
+]
 
 
 @pytest.fixture
@@ -69,6 +59,10 @@ def ha(settings, replay_server):
     settings.HA_URL, settings.HA_TOKEN = replay_server.url, "long-lived-token"
     settings.HTTP_BACKOFF_SECONDS = 0.0
     return replay_server
+
+
+def served(ha, start: datetime = FIRST, now: datetime = NOW, states=STATES) -> None:
+    Recorder(ha, {PLUG: states}).serve(start, now)
 
 
 @pytest.fixture
@@ -95,26 +89,31 @@ def hours(entity_id: str) -> dict:
 
 
 def test_the_spans_home_assistant_recorded_are_read_every_15_minutes(ha, plugs):
-    ha.add("GET", HISTORY, json=history())
+    served(ha)
 
     report = record_unavailable(now=NOW)
 
-    assert report == {"asked": 1, "changed": 1, "error": ""}  # the official layout's only
+    read = windows(FIRST, NOW)  # 6 hours of history a call, from FIRST to NOW
+    assert (read[0], read[-1][1]) == ((FIRST, FIRST + 6 * HOUR), NOW)
+    progress = f"read up to {stamp(NOW)} for 1 entity"  # the official layout's only
+    assert report == {"asked": 1, "changed": 1, "calls": len(read), "behind": 0,
+                      "progress": progress, "error": ""}  # fmt: skip
     spans = UnavailableSpan.objects.values_list("entity_id", "start", "end", "state")
     assert list(spans) == [
         (PLUG, T0 + timedelta(seconds=GONE), T0 + timedelta(seconds=BACK), "unavailable")
     ]
-    [call] = ha.calls("GET", HISTORY)
-    assert call.headers["Authorization"] == "Bearer long-lived-token"
-    assert call.query["filter_entity_id"] == PLUG
-    assert call.query["end_time"] == NOW.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    assert {call.headers["Authorization"] for call in ha.calls("GET")} == {
+        "Bearer long-lived-token"
+    }
+    assert asked(ha) == [(start, end, (PLUG,)) for start, end in read]
+    assert ha.calls("GET")[-1].query["end_time"] == NOW.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     entry = next(e for e in SCHEDULE if e.task == "retention.record_unavailable")
     assert entry.every_seconds == 900
 
 
 def test_the_entity_page_lists_its_spans(ha, plugs, admin_client, settings):
     settings.TIME_ZONE = "UTC"
-    ha.add("GET", HISTORY, json=history())
+    served(ha)
     record_unavailable(now=NOW)
     plug = Entity.objects.get(entity_id=PLUG)
 
@@ -127,7 +126,7 @@ def test_the_entity_page_lists_its_spans(ha, plugs, admin_client, settings):
 
 
 def test_the_views_count_no_energy_while_it_was_unavailable(ha, plugs, enrich_db):
-    ha.add("GET", HISTORY, json=history())
+    served(ha)
     record_unavailable(now=NOW)
 
     rebuild_view(ENERGY, D0, D0 + 3 * DAY, now=AFTER)
@@ -142,7 +141,7 @@ def test_the_views_count_no_energy_while_it_was_unavailable(ha, plugs, enrich_db
 
 
 def test_the_hourly_tier_and_the_views_from_it_agree_with_a_gap_point(ha, plugs, enrich_db):
-    ha.add("GET", HISTORY, json=history())
+    served(ha)
     record_unavailable(now=NOW)
 
     run = tiers.downsample_hourly(D0 - DAY, D0 + 4 * DAY)
@@ -171,7 +170,7 @@ def test_the_hourly_tier_and_the_views_from_it_agree_with_a_gap_point(ha, plugs,
 
 
 def test_the_series_api_shows_the_gap_as_the_ingestor_layout_does(ha, plugs):
-    ha.add("GET", HISTORY, json=history())
+    served(ha)
     record_unavailable(now=NOW)
     user = get_user_model().objects.create_user("gaps", password="pw-gaps-123")
     api = APIClient()
@@ -195,7 +194,9 @@ def test_without_ha_url_or_with_a_refused_token_nothing_changes(ha, plugs, enric
     assert "refused the token (HTTP 401)" in report["error"]
     assert "refused the token" in caplog.text
     settings.HA_URL = ""
-    assert record_unavailable(now=NOW) == {"asked": 0, "changed": 0, "error": ""}
+    assert record_unavailable(now=NOW) == {
+        "asked": 0, "changed": 0, "calls": 0, "behind": 0, "progress": "", "error": ""
+    }  # fmt: skip
     assert len(ha.calls("GET", HISTORY)) == 1
     assert not UnavailableSpan.objects.exists()
 
@@ -211,15 +212,20 @@ def test_a_span_still_open_is_closed_by_the_next_read_and_the_refresh_reaches_ba
     refresh_view(ENERGY, now=AFTER)  # before anything was recorded: 100 W held
     assert energy(PLUG)[D0 + DAY][0] == 2.4
     first = T0 + 2 * DAY  # the plug still unavailable when its history is first read
-    ha.add("GET", period(first - 10 * DAY), json=[history()[0][:2]])
+    served(ha, T0 - 7 * DAY, first, STATES[:2])  # the oldest raw day then: 8 days 2 h before
     record_unavailable(now=first)
     assert recorded() == [(T0 + 12 * HOUR, None)]
     # The next read from where the first got to (5 minutes before, a late commit still seen):
-    # Home Assistant stamps the state in force then with that time.
+    # Home Assistant stamps the state in force then (unavailable) with that time.
     since = first - timedelta(minutes=5)
-    still = {"entity_id": PLUG, "state": "unavailable", "last_changed": iso(since)}
-    ha.add("GET", period(since), json=[[still, *history()[0][2:]]])
-    assert record_unavailable(now=NOW) == {"asked": 1, "changed": 1, "error": ""}
+    served(ha, since, NOW)
+    read = windows(since, NOW)
+    assert record_unavailable(now=NOW) == {
+        "asked": 1, "changed": 1, "calls": len(read), "behind": 0,
+        "progress": f"read up to {stamp(NOW)} for 1 entity", "error": "",
+    }  # fmt: skip
+    assert asked(ha)[-len(read) :] == [(start, end, (PLUG,)) for start, end in read]
+    assert read[0] == (since, since + 6 * HOUR)
 
     assert recorded() == [(T0 + 12 * HOUR, T0 + 3 * DAY + 12 * HOUR)]
     refresh_view(ENERGY, now=AFTER + HOUR)  # 6 h of late margin, and back to the span
