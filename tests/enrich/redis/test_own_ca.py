@@ -67,7 +67,7 @@ def env_of(url: str) -> dict[str, str]:
     return env
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the beat writes its schedule into the database
 def test_a_worker_and_beat_run_on_rediss_with_the_home_s_ca(tls_redis, tmp_path):
     env = env_of(tls_redis)
     log = tmp_path / "worker.log"
