@@ -66,24 +66,26 @@ def turned(key: str, problem: Exception | None) -> str:
     return DOWN if redis.set(key, kind, get=True) != kind else ""
 
 
+# What a 503 says of each outage or refusal: the first class the error is (a privilege error is
+# an auth error too).
+WHY = (
+    (InfluxUnavailable, "InfluxDB does not answer (it is down, starting or overloaded); try again "
+     "later. The server log names the address tried."),
+    (RedisUnavailable, "Redis does not answer (it is down, starting, or refuses the connection); "
+     "try again later. The server log names the address tried."),
+    (InfluxCertificateError, "InfluxDB's TLS certificate could not be verified (INFLUXDB_CA_CERT "
+     "names the home's own certificate authority); the server log says why."),
+    (InfluxPrivilegeError, "InfluxDB refused enrich's user a privilege this read needs; the "
+     "server log names it."),
+    (InfluxAuthError, "InfluxDB refused enrich's credentials; the server log says more."),
+)  # fmt: skip
+
+
 def _why(exc: TimeseriesError | RedisUnavailable) -> str:
-    if isinstance(exc, InfluxUnavailable):
-        return ("InfluxDB does not answer (it is down, starting or overloaded); try again later. "
-                "The server log names the address tried.")  # fmt: skip
-    if isinstance(exc, RedisUnavailable):
-        return ("Redis does not answer (it is down, starting, or refuses the connection); try "
-                "again later. The server log names the address tried.")  # fmt: skip
-    if isinstance(exc, InfluxCertificateError):
-        return ("InfluxDB's TLS certificate could not be verified (INFLUXDB_CA_CERT names the "
-                "home's own certificate authority); the server log says why.")  # fmt: skip
-    if isinstance(exc, InfluxPrivilegeError):
-        return ("InfluxDB refused enrich's user a privilege this read needs; the server log "
-                "names it.")  # fmt: skip
-    if isinstance(exc, InfluxAuthError):
-        return "InfluxDB refused enrich's credentials; the server log says more."
-    if isinstance(exc, InfluxQueryError) and (missing := _missing(exc)):
-        return missing
-    return "InfluxDB refused the read; the server log says why."
+    said = next((words for kind, words in WHY if isinstance(exc, kind)), "")
+    if not said and isinstance(exc, InfluxQueryError):
+        said = _missing(exc)
+    return said or "InfluxDB refused the read; the server log says why."
 
 
 def _missing(exc: InfluxQueryError) -> str:
