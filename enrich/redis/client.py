@@ -25,14 +25,16 @@ class RedisUnavailable(RuntimeError, Transient):
 
     def __init__(self, url: str, cause: BaseException | str, what: str = "Redis") -> None:
         self.url = redacted_url(url)
-        todo = "Start Redis (`make services` or `scripts/services.sh redis`) or correct REDIS_URL."
+        advice = (
+            "Start Redis (`make services` or `scripts/services.sh redis`) or correct REDIS_URL."
+        )
         if "certificate verify failed" in str(cause):  # rediss:// with the home's own CA
-            todo = (
+            advice = (
                 "Its TLS certificate could not be verified: where the home signs it, give that "
                 "CA's PEM file in REDIS_URL (rediss://…?ssl_ca_certs=/path/to/ca.pem)."
             )
         self.message = (
-            f"{what} is unavailable: cannot reach Redis at REDIS_URL={self.url} ({cause}). {todo}"
+            f"{what} is unavailable: cannot reach Redis at REDIS_URL={self.url} ({cause}). {advice}"
         )
         # Its args are what it is made from, not its message: a copy made from them (pickled, or
         # read back from Celery's result store) is whole, so a task declaring it (`throws`)
