@@ -2,7 +2,8 @@
 hold (1677..2262, int64 nanoseconds) with room for day arithmetic. A value outside is refused
 where it enters, naming the parameter, instead of overflowing deep inside a query. Durations in
 hours that a plan uses are whole minutes (`whole_minutes`). A week date names a week its year
-has (`week_problem`)."""
+has (`week_problem`). Home Assistant's REST API is given a time to the whole second in UTC
+(`ha_time`)."""
 
 import math
 import re
@@ -46,3 +47,9 @@ def week_problem(raw: str, example: str) -> str | None:
     if 1 <= int(week[2]) <= weeks and week[3] not in ("0", "8", "9"):
         return None
     return f"a time that exists (a week of its year: {year} has weeks 01 to {weeks}, days 1 to 7), e.g. {example}"  # fmt: skip
+
+
+def ha_time(moment: datetime) -> str:
+    """`moment` as Home Assistant's history API takes it: UTC, to the whole second
+    (2026-12-08T01:00:00+00:00)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")

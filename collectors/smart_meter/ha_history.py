@@ -10,17 +10,14 @@ is an overwrite in InfluxDB, never a second point. HA's recorder keeps 10 days b
 (`purge_keep_days`); the adapter asks at most the last day (HomeAssistantMeterAdapter.history).
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from collectors.answers import Answer
 from collectors.base import Credentials
 from collectors.smart_meter import ha_states
+from enrich.time_span import ha_time
 
 PROVIDER = "home_assistant"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def recorded(
@@ -33,10 +30,10 @@ def recorded(
     """(value in W or kWh, time) of every state HA recorded for each entity in [start, end]."""
     # asked from the whole second (_iso), where HA stamps the state in effect then
     start = start.replace(microsecond=0)
-    url = f"{base}/api/history/period/{_iso(start)}"
+    url = f"{base}/api/history/period/{ha_time(start)}"
     params = {
         "filter_entity_id": ",".join(entities),
-        "end_time": _iso(end),
+        "end_time": ha_time(end),
         "minimal_response": "",
     }
     body = ha_states.get(url, credentials, params=params)

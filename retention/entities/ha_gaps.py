@@ -41,6 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from enrich.time_span import ha_time
 from enrich.wording import counted
 from retention.entities.gone import ha_get
 from retention.entities.points import GAP_STATES
@@ -80,18 +81,14 @@ def oldest_raw_day(now: datetime) -> datetime:
     return floor_day(now - timedelta(days=raw_needed_days()))
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
 def fetch_history(url: str, token: str, entity_ids: Sequence[str], start: datetime,
                   end: datetime) -> dict[str, list[tuple[str, datetime]]]:  # fmt: skip
     """entity id -> its (state, last_changed) in [start, end], oldest first, as Home
     Assistant's recorder has them (the first: the state in force at `start`)."""
-    path = f"/api/history/period/{_iso(start)}"
+    path = f"/api/history/period/{ha_time(start)}"
     params = {
         "filter_entity_id": ",".join(entity_ids),
-        "end_time": _iso(end),
+        "end_time": ha_time(end),
         "minimal_response": "",
         "no_attributes": "",
     }
@@ -230,9 +227,9 @@ def _report(entities: int, asked: int, changed: int, calls: int,
     """The run's result; `behind`: the batches it left, (the start of their next window, ...)."""
     late = sum(len(batch) for _, _, batch in behind)
     read = counted(entities - late, "entity", "entities")
-    progress = f"read up to {_iso(now)} for {read}" if entities else ""
+    progress = f"read up to {ha_time(now)} for {read}" if entities else ""
     if behind:
-        since = _iso(min(start for start, _, _ in behind))
+        since = ha_time(min(start for start, _, _ in behind))
         progress += f"; {late:,} behind, the furthest from {since} on, continued next run"
     return {"asked": asked, "changed": changed, "calls": calls, "behind": late,
             "progress": progress, "error": error}  # fmt: skip
