@@ -58,7 +58,8 @@ from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.lock import LOCK_SECONDS, archive_lock, archive_lock_holder
 from retention.archive.reader import count_rows
-from retention.archive.run import Progress, write_metadata_point
+from retention.archive.recorded import record_file
+from retention.archive.run import Progress
 from retention.archive.store import (
     PREFIX,
     ArchiveStorage,
@@ -297,22 +298,15 @@ def _merged_since(storage: ArchiveStorage, rows: Iterable[ArchiveObject]) -> set
 
 def _record(found: _Found, storage: ArchiveStorage, source_gone: bool, ts: TimeSeries) -> None:
     """Record the file, or the later version of an indexed file (`_merged_since`)."""
-    now = timezone.now()
-    obj, _ = ArchiveObject.objects.update_or_create(
-        key=found.key,
-        defaults={
-            "target": storage.target,
-            "bucket": storage.location,
-            "start_date": found.start,
-            "end_date": found.end,
-            "record_count": found.record_count,
-            "file_size": len(found.data),
-            "checksum": sha256_hex(found.data),
-            "compression": found.compression,
-            "storage_class": found.info.storage_class,
-            "created": found.info.last_modified,
-            "verified": now,
-            "source_deleted": now if source_gone else None,
-        },
+    record_file(
+        storage,
+        found.key,
+        (found.start, found.end),
+        found.data,
+        ts,
+        record_count=found.record_count,
+        compression=found.compression,
+        storage_class=found.info.storage_class,
+        created=found.info.last_modified,
+        source_deleted=timezone.now() if source_gone else None,
     )
-    write_metadata_point(obj, ts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time as clock
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from enrich.database_down import ERRORS, out_of_reach, reached
 from enrich.influx import TimeSeries
 from enrich.readings import Reading
 from enrich.redis.lock import tried_again
+from retention.archive.store import ArchiveStorage, sha256_hex
 from retention.liveness import alive, retry_unrecorded, stopped_message
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT
@@ -78,6 +80,35 @@ def recorded_run(
                 if not (waits and out_of_reach(exc)):
                     raise
                 retry_unrecorded(run)
+
+
+def record_file(
+    storage: ArchiveStorage,
+    key: str,
+    span: tuple[date, date],
+    data: bytes,
+    ts: TimeSeries,
+    **fields: Any,
+) -> ArchiveObject:
+    """Record a verified file in the index (its ArchiveObject, present: not expired) and its
+    `archive_metadata` point. `fields`: record_count, compression, storage_class, created and
+    source_deleted, as the file is."""
+    obj, _ = ArchiveObject.objects.update_or_create(
+        key=key,
+        defaults={
+            "target": storage.target,
+            "bucket": storage.location,
+            "start_date": span[0],
+            "end_date": span[1],
+            "file_size": len(data),
+            "checksum": sha256_hex(data),
+            "verified": timezone.now(),
+            "expired": None,
+            **fields,
+        },
+    )
+    write_metadata_point(obj, ts)
+    return obj
 
 
 def write_metadata_point(obj: ArchiveObject, ts: TimeSeries) -> None:

@@ -66,7 +66,7 @@ from retention.archive.reader import (
     daily_bytes,
     daily_field_types,
 )
-from retention.archive.recorded import recorded_run, write_metadata_point
+from retention.archive.recorded import record_file, recorded_run
 from retention.archive.source import delete_archived
 from retention.archive.store import PREFIX, ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
@@ -321,27 +321,20 @@ def _archive_object(
         faults.point("archive.after_upload")
     checksum = sha256_hex(data)
     verified_info = verify_object(storage, planned.key, checksum, len(data), len(rows))
-    obj, _ = ArchiveObject.objects.update_or_create(
-        key=planned.key,
-        defaults={
-            "target": storage.target,
-            "bucket": storage.location,
-            "start_date": planned.start,
-            "end_date": planned.end,
-            "record_count": len(rows),
-            "file_size": len(data),
-            "checksum": checksum,
-            "compression": settings.ARCHIVE_COMPRESSION,
-            "storage_class": verified_info.storage_class,
-            "created": created,
-            "verified": timezone.now(),
-            # A merge's old days left InfluxDB with the file it replaces: they stay gone (the
-            # admin keeps the row of their only copy) until the late rows' delete marks it anew.
-            "source_deleted": planned.existing.source_deleted if trusted else None,
-            "expired": None,
-        },
+    obj = record_file(
+        storage,
+        planned.key,
+        (planned.start, planned.end),
+        data,
+        ts,
+        record_count=len(rows),
+        compression=settings.ARCHIVE_COMPRESSION,
+        storage_class=verified_info.storage_class,
+        created=created,
+        # A merge's old days left InfluxDB with the file it replaces: they stay gone (the
+        # admin keeps the row of their only copy) until the late rows' delete marks it anew.
+        source_deleted=planned.existing.source_deleted if trusted else None,
     )
-    write_metadata_point(obj, ts)
     report.objects.append(
         {**planned.summary(), "record_count": len(rows), "file_size": len(data), "sha256": checksum}
     )
