@@ -12,3 +12,7 @@ import pytest
 @pytest.fixture
 def ha_silence_unchecked(settings) -> None:
     settings.HA_SILENT_HOURS = 0
+
+
+# A module's or a test's mark: `pytestmark = [..., HA_SILENCE_UNCHECKED]`.
+HA_SILENCE_UNCHECKED = pytest.mark.usefixtures("ha_silence_unchecked")

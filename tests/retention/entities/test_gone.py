@@ -16,14 +16,13 @@ from retention.models import Alert, Entity
 from retention.stats import alerts
 from tests.support.admin_deletes import delete_in_the_admin
 from tests.support.api import token_client
-from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
+from tests.support.ha_silence import (  # noqa: F401  (fixture)
+    HA_SILENCE_UNCHECKED,
+    ha_silence_unchecked,
+)
 from tests.support.replay import load_fixture
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.influxdb,
-    pytest.mark.usefixtures("ha_silence_unchecked"),
-]
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb, HA_SILENCE_UNCHECKED]
 
 STATES = "/api/states"
 HOOK = "/api/webhook/enrich_alerts"

@@ -16,13 +16,12 @@ from retention.models import Alert, RetentionRun
 from retention.stats import alerts
 from retention.tiers import runner, safety
 from tests.support.api import token_client
-from tests.support.ha_silence import ha_silence_unchecked  # noqa: F401  (fixture)
+from tests.support.ha_silence import (  # noqa: F401  (fixture)
+    HA_SILENCE_UNCHECKED,
+    ha_silence_unchecked,
+)
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.influxdb,
-    pytest.mark.usefixtures("ha_silence_unchecked"),
-]
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb, HA_SILENCE_UNCHECKED]
 
 TASKS = "/admin/django_celery_beat/periodictask/"
 HOOK = "/api/webhook/enrich_retention_alerts"
