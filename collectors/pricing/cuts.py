@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import reduce
 
-from collectors.pricing.pieces import Cut, Priced, average, ordered, pieces_from, seconds
+from collectors.pricing.pieces import Cut, Priced, ordered, pieces_from, seconds
 
 EPSILON = 1e-9
 
@@ -80,25 +80,75 @@ def best_run(
     or at one of `edges` (where the score changes inside a slot: the carbon forecast's slots),
     ends at a slot end, at one of `edges` or at the limit (running now is the caller's); its
     parts made by `cut`. The lowest signed average wins, a later start winning ties; None when
-    no such window is priced."""
+    no such window is priced. Each whole slot is cut once (`_Run`): a candidate costs its two
+    end parts, the slots between them a difference of running sums."""
     known, edges = ordered(known), set(edges)
-    begins = [s.start for s in known]  # to hand each candidate only the slots it overlaps
     ends = {s.end for s in known} | {limit} | edges
     starts = sorted({s.start for s in known} | edges | {end - duration for end in ends})
-    best: list[Priced] | None = None
+    run = _Run(known, cut)
+    best: datetime | None = None
     best_score = math.inf
     for start in starts:
         if start < now or start + duration > limit:
             continue
-        first = max(bisect.bisect_right(begins, start) - 1, 0)
-        last = bisect.bisect_left(begins, start + duration)
-        parts = pieces_from(known[first:last], start, duration, cut)
-        if parts is None:
+        cost = run.cost(start, start + duration)
+        if cost is None:
             continue  # a gap in the prices
-        score = sign * average(parts)
+        score = sign * cost / duration.total_seconds()
         if score <= best_score + EPSILON:
-            best, best_score = parts, min(score, best_score)
-    return best
+            best, best_score = start, min(score, best_score)
+    return None if best is None else run.parts(best, duration)
+
+
+class _Run:
+    """Time-ordered slots as `best_run` scores its candidates: each whole slot cut once, the
+    running sums of their cost (price x seconds), of the whole slots `cut` prices nothing and
+    of the breaks (a slot starting after the one before ends)."""
+
+    def __init__(self, known: Sequence[Priced], cut: Cut):
+        self.known, self.cut = known, cut
+        self.begins = [s.start for s in known]
+        self.whole = [cut(s, s.start, s.end) for s in known]
+        self.costs, self.unpriced, self.breaks = [0.0], [0], [0]
+        for index, part in enumerate(self.whole):
+            self.costs.append(self.costs[-1] + (0.0 if part is None else _cost(part)))
+            self.unpriced.append(self.unpriced[-1] + (part is None))
+            broken = index > 0 and known[index].start != known[index - 1].end
+            self.breaks.append(self.breaks[-1] + broken)
+
+    def cost(self, start: datetime, end: datetime) -> float | None:
+        """Price x seconds over [start, end), as the parts `cut` makes of the slots; None when
+        part of that time has no price."""
+        first = bisect.bisect_right(self.begins, start) - 1
+        last = bisect.bisect_left(self.begins, end) - 1
+        if first < 0 or self.known[first].end <= start or self.known[last].end < end:
+            return None  # no slot at the start, or none up to the end
+        if self.breaks[last + 1] - self.breaks[first + 1]:
+            return None
+        if first == last:
+            part = self._part(first, start, end)
+            return None if part is None else _cost(part)
+        head = self._part(first, start, self.known[first].end)
+        tail = self._part(last, self.known[last].start, end)
+        if head is None or tail is None or self.unpriced[last] - self.unpriced[first + 1]:
+            return None
+        return _cost(head) + (self.costs[last] - self.costs[first + 1]) + _cost(tail)
+
+    def parts(self, start: datetime, duration: timedelta) -> list[Priced] | None:
+        """The parts of the window [start, start + duration), as `pieces_from` makes them."""
+        first = max(bisect.bisect_right(self.begins, start) - 1, 0)
+        last = bisect.bisect_left(self.begins, start + duration)
+        return pieces_from(self.known[first:last], start, duration, self.cut)
+
+    def _part(self, index: int, start: datetime, end: datetime) -> Priced | None:
+        slot = self.known[index]
+        if (start, end) == (slot.start, slot.end):
+            return self.whole[index]
+        return self.cut(slot, start, end)
+
+
+def _cost(part: Priced) -> float:
+    return part.price * seconds(part)
 
 
 def split_parts(
