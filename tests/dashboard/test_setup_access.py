@@ -13,6 +13,8 @@ from tests.support.setup_form import FORM, no_site_page
 
 pytestmark = pytest.mark.django_db
 
+OCTOPUS_LETTER = "Octopus needs your region letter, A to P (no I or O)."
+
 
 def test_anonymous_users_are_sent_to_the_login(client):
     for path in ("/", "/setup/"):
@@ -74,29 +76,25 @@ def test_providers_that_do_not_serve_the_country_are_refused(client):
     assert response.status_code == 400
     text = response.content.decode()
     assert "aWATTar spot prices (no key) serves DE, AT only; the country is GB." in text
-    assert "Octopus needs your region letter, A to P (no I or O)." in text
+    assert OCTOPUS_LETTER in text
     assert not Site.objects.exists() and not ProviderConfig.objects.exists()
 
 
-@pytest.mark.parametrize("letter", ["ı", "i", "O", "ｃ", "Q", "1"])
-def test_an_octopus_region_that_is_no_gsp_letter_is_refused(client, letter):
-    # "ı" (dotless i) was saved as region I (its upper case), and I and O, which are no
-    # region, were saved: the first collection failed on them.
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        # "ı" (dotless i) was saved as region I (its upper case), and I and O, which are no
+        # region, were saved: the first collection failed on them.
+        *(({"providers": ["octopus"], "octopus_region": c}, OCTOPUS_LETTER) for c in "ıiOｃQ1"),
+        # The smart meters write the name as a tag: "Home\\" failed every write of theirs.
+        ({"name": "Home\\", "providers": []}, "InfluxDB tags cannot hold a backslash at its end"),
+    ],
+)
+def test_a_value_the_site_cannot_use_is_refused_saying_why(client, change, said):
     client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
-    form = {**FORM, "providers": ["octopus"], "octopus_region": letter}
-    response = client.post("/setup/", form)
+    response = client.post("/setup/", {**FORM, **change})
     assert response.status_code == 400
-    assert "Octopus needs your region letter, A to P (no I or O)." in response.content.decode()
-    assert not Site.objects.exists()
-
-
-def test_a_site_name_no_influxdb_tag_can_hold_is_refused(client):
-    # The smart meters write the name as a tag: "Home\\" failed every write of theirs.
-    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
-    form = {**FORM, "name": "Home\\", "providers": []}
-    response = client.post("/setup/", form)
-    assert response.status_code == 400
-    assert "InfluxDB tags cannot hold a backslash at its end" in response.content.decode()
+    assert said in response.content.decode()
     assert not Site.objects.exists()
 
 
