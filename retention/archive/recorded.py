@@ -1,6 +1,6 @@
 """How an archive run and a restore are recorded (`recorded_run`): a RetentionRun, running
 while the block runs, then ok, failed with the error, or waiting for its task's retry; and an
-archived file, in InfluxDB (`write_metadata_point`)."""
+archived file, in the index and in InfluxDB (`record_file`, `write_metadata_point`)."""
 
 from __future__ import annotations
 
