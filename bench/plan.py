@@ -15,9 +15,11 @@ part of one. A split 45-minute plan over the 48 hourly slots whose deadline has 
 hour at its whole minute. Planned at 00:20:37 instead of T0, a split 6 h plan over the 48
 hourly slots may use the running hour's rest (39 min 23 s, `split_lead`); so may one with the
 5-minute carbon forecast, whose rest is cut at its edges; each is compared with the same plan
-made at T0, a slot's start, where no slot is running. The
-figures are best-of-N wall times and their ratios to the whole-slot plans of the same run,
-which do not depend on the machine.
+made at T0, a slot's start, where no slot is running. A price answer's figures (the price
+now, the cheapest and the dearest 3 h) over 48 h of quarter hours at 10:07:13 are compared
+with the same over 48 hourly slots. The figures are best-of-N wall times and their ratios to
+the whole-slot plans (or the hourly answer) of the same run, which do not depend on the
+machine.
 Pure computation: no service is used.
 """
 
@@ -80,6 +82,22 @@ def timed(
     return best
 
 
+def answered(widths: list[int], repeats: int) -> float:
+    """Best-of-N wall time of a price answer's figures (`headline`: the price now and the
+    cheapest and dearest 3 h of the next 24) over slots of `widths`, at 10:07:13."""
+    from collectors.pricing.slots import headline
+
+    prices, _, _ = day(widths)
+    now = T0 + timedelta(hours=10, minutes=7, seconds=13)
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        for _ in range(20):
+            headline(prices, now, 3)
+        best = min(best, (time.perf_counter() - began) / 20)
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -106,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     split_six = timed(*hourly, 6, repeats)
     split_rest = timed(*hourly, 6, repeats, now=inside)
     split_rest_edges = timed(*fine, 6, repeats, now=inside)
+    answer_hourly = answered([60] * 48, repeats)
+    answer_quarters = answered(quarters, repeats)
     figures = {
         "split_whole_seconds": figure(whole, "s", None, "lower"),
         "split_part_seconds": figure(part, "s", None, "lower"),
@@ -124,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         "split_rest_edges_vs_start": figure(split_rest_edges / split_edges, "x", None, "lower"),
         "carbon_edges_seconds": figure(edges, "s", None, "lower"),
         "carbon_edges_vs_aligned": figure(edges / aligned, "x", None, "lower"),
+        "price_answer_seconds": figure(answer_quarters, "s", None, "lower"),
+        "price_answer_vs_hourly": figure(answer_quarters / answer_hourly, "x", None, "lower"),
     }
     for name, value in figures.items():
         print(f"{name:26} {value['value']:10.4f} {value['unit']}")
