@@ -92,7 +92,8 @@ def record_file(
 ) -> ArchiveObject:
     """Record a verified file in the index (its ArchiveObject, present: not expired) and its
     `archive_metadata` point. `fields`: record_count, compression, storage_class, created and
-    source_deleted, as the file is."""
+    source_deleted, as the file is, and its checksum where the caller has it already."""
+    checksum = fields.pop("checksum", None) or sha256_hex(data)
     obj, _ = ArchiveObject.objects.update_or_create(
         key=key,
         defaults={
@@ -101,7 +102,7 @@ def record_file(
             "start_date": span[0],
             "end_date": span[1],
             "file_size": len(data),
-            "checksum": sha256_hex(data),
+            "checksum": checksum,
             "verified": timezone.now(),
             "expired": None,
             **fields,

@@ -328,6 +328,7 @@ def _archive_object(
         data,
         ts,
         record_count=len(rows),
+        checksum=checksum,
         compression=settings.ARCHIVE_COMPRESSION,
         storage_class=verified_info.storage_class,
         created=created,
