@@ -88,12 +88,12 @@ def record_file(
     span: tuple[date, date],
     data: bytes,
     ts: TimeSeries,
+    checksum: str = "",
     **fields: Any,
 ) -> ArchiveObject:
     """Record a verified file in the index (its ArchiveObject, present: not expired) and its
     `archive_metadata` point. `fields`: record_count, compression, storage_class, created and
-    source_deleted, as the file is, and its checksum where the caller has it already."""
-    checksum = fields.pop("checksum", None) or sha256_hex(data)
+    source_deleted, as the file is; `checksum`: the data's SHA-256 where the caller has it."""
     obj, _ = ArchiveObject.objects.update_or_create(
         key=key,
         defaults={
@@ -102,7 +102,7 @@ def record_file(
             "start_date": span[0],
             "end_date": span[1],
             "file_size": len(data),
-            "checksum": checksum,
+            "checksum": checksum or sha256_hex(data),
             "verified": timezone.now(),
             "expired": None,
             **fields,
